@@ -28,7 +28,13 @@ int fn_wrap(fn_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+    size_t np = strlen(prefix);
+    if (np >= sizeof err->msg)
+        np = sizeof err->msg - 1;
+    memcpy(err->msg, prefix, np);
+    size_t room = sizeof err->msg - 1 - np, no = strnlen(old, room);
+    memcpy(err->msg + np, old, no);
+    err->msg[np + no] = '\0';
     if (err->kind == FN_E_NONE)
         err->kind = FN_E_FORMAT;
     return -1;

@@ -1,0 +1,140 @@
+/* common.c - helpers shared by the subcommands (see cli.h). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define FN_DEFAULT_MODEL "weights/dlib-resnet"
+
+int fn_cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("facenet: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return FN_EXIT_ERROR;
+}
+
+int fn_cli_fail_err(const fn_err *err)
+{
+    return fn_cli_fail("%s", err->msg[0] ? err->msg : "unknown error");
+}
+
+const char *fn_cli_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fn_cli_fail("option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int fn_cli_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        fn_cli_fail("%s: '%s' is not an integer in [%d, %d]", opt, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int fn_cli_double(const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !isfinite(v)) {
+        fn_cli_fail("%s: '%s' is not a number", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int fn_cli_model_opt(fn_model_args *m, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--no-fuse")) {
+        m->no_fuse = 1;
+        return 1;
+    }
+    const char **slot = !strcmp(a, "--model") ? &m->dir : !strcmp(a, "--model-json") ? &m->json
+                      : !strcmp(a, "--weights") ? &m->weights : NULL;
+    if (!slot)
+        return 0;
+    const char *v = fn_cli_value(argc, argv, i);
+    *slot = v;
+    return v ? 1 : -1;
+}
+
+const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap)
+{
+    if (m->dir)
+        return m->dir;
+    const char *file = m->json ? m->json : m->weights;
+    if (file) {
+        snprintf(buf, cap, "%s", file);
+        char *slash = strrchr(buf, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(buf, cap, ".");
+        return buf;
+    }
+    const char *env = getenv("FACENET_MODEL");
+    return env && *env ? env : FN_DEFAULT_MODEL;
+}
+
+int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
+{
+    if (m->json || m->weights) {
+        if (!m->weights && !m->dir)
+            return fn_fail(err, FN_E_ARG, "--model-json needs --weights (or --model DIR)");
+        char h5[PATH_MAX];
+        const char *w = m->weights;
+        if (!w) {
+            snprintf(h5, sizeof h5, "%s/model.h5", m->dir);
+            w = h5;
+        }
+        fn_load_opts o = {.model_json = m->json, .weights = w, .no_fuse = m->no_fuse};
+        return fn_net_load(&o, net, err);
+    }
+    char buf[PATH_MAX];
+    return fn_net_load_dir(fn_cli_model_dir(m, buf, sizeof buf), m->no_fuse, net, err);
+}
+
+void fn_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void fn_json_floats(FILE *f, const float *v, size_t n)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(v[i]))
+            fprintf(f, "%s%.9g", i ? ", " : "", (double)v[i]);
+        else
+            fprintf(f, "%snull", i ? ", " : ""); /* JSON has no NaN/inf */
+    }
+    fputc(']', f);
+}

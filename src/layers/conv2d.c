@@ -1,0 +1,280 @@
+/* conv2d.c - Keras Conv2D: any kernel size and stride, 'valid'/'same' padding with
+ * TensorFlow's asymmetric rule, optional bias, fused activation, channels_last or
+ * channels_first.  The kernel stays in Keras' HWIO layout, which read as a
+ * (kh*kw*cin) x filters matrix is exactly the GEMM operand im2col needs.
+ * Dilation and groups other than 1 are rejected. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/kernels.h"
+#include "layers/ops.h"
+
+typedef struct {
+    int filters, kh, kw, sh, sw, same, use_bias;
+    float *bias;      /* filters values; owned; zeros when the layer has no bias */
+} conv_params;
+
+void fn_conv2d_naive(const fn_conv_geom *g, const float *in, const float *kernel,
+                     const float *bias, float *out)
+{
+    for (int n = 0; n < g->n; n++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                float *o = out + (((size_t)n * g->oh + oy) * g->ow + ox) * g->ldo;
+                for (int f = 0; f < g->f; f++) {
+                    double acc = bias ? bias[f] : 0.0;
+                    for (int ky = 0; ky < g->kh; ky++) {
+                        int y = oy * g->sh - g->pt + ky;
+                        if (y < 0 || y >= g->h)
+                            continue;
+                        for (int kx = 0; kx < g->kw; kx++) {
+                            int x = ox * g->sw - g->pl + kx;
+                            if (x < 0 || x >= g->w)
+                                continue;
+                            const float *px = in + (((size_t)n * g->h + y) * g->w + x) * g->ldi;
+                            const float *kp = kernel + ((size_t)ky * g->kw + kx) * g->c * g->f + f;
+                            for (int c = 0; c < g->c; c++)
+                                acc += (double)px[c] * kp[(size_t)c * g->f];
+                        }
+                    }
+                    o[f] = (float)acc;
+                }
+            }
+}
+
+static int is_pointwise(const fn_conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0;
+}
+
+size_t fn_conv2d_scratch(const fn_conv_geom *g)
+{
+    if (is_pointwise(g))
+        return 0;
+    return (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
+}
+
+static void add_bias(float *out, size_t rows, int f, int ld, const float *bias)
+{
+    if (!bias)
+        return;
+    for (size_t r = 0; r < rows; r++) {
+        float *o = out + r * (size_t)ld;
+        for (int i = 0; i < f; i++)
+            o[i] += bias[i];
+    }
+}
+
+void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
+                    const float *bias, float *out, float *scratch)
+{
+    const int K = g->kh * g->kw * g->c;
+    if (is_pointwise(g)) {
+        /* A 1x1 convolution is a matrix product over all pixels of the batch. */
+        const int M = g->n * g->h * g->w;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, g->f, K, 1.0f, in, g->ldi,
+                    kernel, g->f, 0.0f, out, g->ldo);
+    } else {
+        const int M = g->oh * g->ow;
+        for (int n = 0; n < g->n; n++) {
+            fn_im2col(g, in + (size_t)n * g->h * g->w * g->ldi, scratch);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, g->f, K, 1.0f, scratch, K,
+                        kernel, g->f, 0.0f, out + (size_t)n * M * g->ldo, g->ldo);
+        }
+    }
+    add_bias(out, (size_t)g->n * g->oh * g->ow, g->f, g->ldo, bias);
+}
+
+static int conv_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
+{
+    conv_params *p = calloc(1, sizeof *p);
+    if (!p)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    L->priv = p;
+    int ks[2], st[2], dil[2], groups;
+    const char *pad = fn_cfg_str(cfg, "padding", "valid");
+    if (fn_cfg_int(L, cfg, "filters", 0, &p->filters, err) ||
+        fn_cfg_pair(L, cfg, "kernel_size", 0, ks, err) || fn_cfg_pair(L, cfg, "strides", 1, st, err) ||
+        fn_cfg_pair(L, cfg, "dilation_rate", 1, dil, err) || fn_cfg_int(L, cfg, "groups", 1, &groups, err) ||
+        fn_cfg_bool(L, cfg, "use_bias", 1, &p->use_bias, err) || fn_cfg_data_format(L, cfg, err) ||
+        fn_parse_act(L, fn_cfg_str(cfg, "activation", "linear"), &L->act, err))
+        return -1;
+    if (p->filters <= 0 || ks[0] <= 0 || ks[1] <= 0 || st[0] <= 0 || st[1] <= 0)
+        return fn_fail(err, FN_E_FORMAT, "layer %s: filters, kernel_size and strides must be positive",
+                       L->name);
+    if (dil[0] != 1 || dil[1] != 1)
+        return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: dilation_rate %dx%d is not supported (only 1)",
+                       L->name, dil[0], dil[1]);
+    if (groups != 1)
+        return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: groups=%d is not supported (only 1)", L->name,
+                       groups);
+    if (strcmp(pad, "valid") && strcmp(pad, "same"))
+        return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: padding '%s' is not supported", L->name, pad);
+    p->kh = ks[0], p->kw = ks[1], p->sh = st[0], p->sw = st[1];
+    p->same = !strcmp(pad, "same");
+    L->flags = fn_layer_channels_first(L) ? 0 : FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
+    return 0;
+}
+
+/* Output size of one spatial axis; unknown (-1) stays unknown. */
+int fn_op_window(const fn_layer *L, const char *axis, int in, int k, int s, int same, int *out,
+                 int *pad, fn_err *err)
+{
+    if (in < 0) {
+        *out = -1, *pad = 0;
+        return 0;
+    }
+    if (fn_window_out(in, k, s, same, out, pad))
+        return fn_fail(err, FN_E_SHAPE, "layer %s: input %s %d is smaller than the window %d", L->name,
+                       axis, in, k);
+    return 0;
+}
+
+static int conv_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err)
+{
+    conv_params *p = L->priv;
+    if (n_in != 1 || in->rank != 3)
+        return fn_fail(err, FN_E_SHAPE, "layer %s: Conv2D needs one input of rank 3", L->name);
+    int h, w, c, oh, ow, pt, pl;
+    fn_layer_hwc(L, in, &h, &w, &c);
+    if (c <= 0)
+        return fn_fail(err, FN_E_SHAPE, "layer %s: the number of input channels must be known", L->name);
+    if (fn_op_window(L, "height", h, p->kh, p->sh, p->same, &oh, &pt, err) ||
+        fn_op_window(L, "width", w, p->kw, p->sw, p->same, &ow, &pl, err))
+        return -1;
+    *out = fn_layer_image(L, oh, ow, p->filters);
+    int kdims[4] = {p->kh, p->kw, c, p->filters};
+    if (fn_layer_declare(L, "kernel", 4, kdims, 0, err))
+        return -1;
+    if (p->use_bias && fn_layer_declare(L, "bias", 1, &p->filters, 0, err))
+        return -1;
+    return 0;
+}
+
+static int conv_prepare(fn_layer *L, fn_err *err)
+{
+    conv_params *p = L->priv;
+    fn_weight *k = fn_layer_weight(L, "kernel");
+    if (L->theano_kernels) {
+        /* Theano convolves (flipped kernel); TensorFlow correlates: flip both spatial axes,
+         * as Keras' convert_kernel does when loading such a file. */
+        const fn_shape *s = &k->shape;
+        size_t inner = (size_t)s->d[2] * s->d[3], hw = (size_t)s->d[0] * s->d[1];
+        for (size_t i = 0; i < hw / 2; i++) {
+            float *a = k->data + i * inner, *b = k->data + (hw - 1 - i) * inner;
+            for (size_t j = 0; j < inner; j++) {
+                float t = a[j];
+                a[j] = b[j];
+                b[j] = t;
+            }
+        }
+    }
+    p->bias = calloc((size_t)p->filters, sizeof(float));
+    if (!p->bias)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    const fn_weight *b = fn_layer_weight_c(L, "bias");
+    if (p->use_bias && b && b->data)
+        memcpy(p->bias, b->data, sizeof(float) * (size_t)p->filters);
+    return 0;
+}
+
+static fn_conv_geom conv_geom(const fn_layer *L, const fn_shape *in, int n)
+{
+    const conv_params *p = L->priv;
+    fn_conv_geom g = {0};
+    fn_layer_hwc(L, in, &g.h, &g.w, &g.c);
+    g.n = n, g.kh = p->kh, g.kw = p->kw, g.sh = p->sh, g.sw = p->sw, g.f = p->filters;
+    fn_window_out(g.h, g.kh, g.sh, p->same, &g.oh, &g.pt);
+    fn_window_out(g.w, g.kw, g.sw, p->same, &g.ow, &g.pl);
+    g.ldi = g.c, g.ldo = g.f;
+    return g;
+}
+
+static size_t conv_scratch(const fn_layer *L, const fn_shape *in)
+{
+    fn_conv_geom g = conv_geom(L, in, 1);
+    size_t s = fn_conv2d_scratch(&g);
+    if (fn_layer_channels_first(L))
+        s += (size_t)g.h * g.w * g.c + (size_t)g.oh * g.ow * g.f;
+    return s;
+}
+
+static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
+                         fn_view out, const fn_ctx *ctx)
+{
+    (void)n_in;
+    const conv_params *p = L->priv;
+    const float *kernel = fn_layer_weight_c(L, "kernel")->data;
+    fn_conv_geom g = conv_geom(L, in_shape, ctx->n);
+    if (!fn_layer_channels_first(L)) {
+        g.ldi = in[0].ld, g.ldo = out.ld;
+        if (ctx->reference)
+            fn_conv2d_naive(&g, in[0].p, kernel, p->bias, out.p);
+        else
+            fn_conv2d_gemm(&g, in[0].p, kernel, p->bias, out.p, ctx->scratch);
+        fn_apply_act(L->act, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+        return;
+    }
+    /* channels_first: transpose each image to HWC, convolve, transpose back. */
+    const size_t in_sz = (size_t)g.h * g.w * g.c, out_sz = (size_t)g.oh * g.ow * g.f;
+    float *s_in = ctx->scratch, *s_out = s_in + in_sz, *cols = s_out + out_sz;
+    fn_conv_geom one = g;
+    one.n = 1;
+    for (int n = 0; n < g.n; n++) {
+        fn_chw_to_hwc(in[0].p + n * in_sz, g.c, g.h * g.w, s_in);
+        if (ctx->reference)
+            fn_conv2d_naive(&one, s_in, kernel, p->bias, s_out);
+        else
+            fn_conv2d_gemm(&one, s_in, kernel, p->bias, s_out, cols);
+        fn_apply_act(L->act, s_out, (size_t)g.oh * g.ow, g.f, g.f);
+        fn_hwc_to_chw(s_out, g.f, g.oh * g.ow, out.p + n * out_sz);
+    }
+}
+
+static double conv_macs(const fn_layer *L, const fn_shape *in)
+{
+    fn_conv_geom g = conv_geom(L, in, 1);
+    return (double)g.oh * g.ow * g.f * g.kh * g.kw * g.c;
+}
+
+static void conv_destroy(fn_layer *L)
+{
+    conv_params *p = L->priv;
+    if (p)
+        free(p->bias);
+    free(p);
+    L->priv = NULL;
+}
+
+int fn_conv2d_fold_affine(fn_layer *L, const float *mul, const float *add)
+{
+    conv_params *p = L->priv;
+    fn_weight *k = fn_layer_weight(L, "kernel");
+    if (!p || !p->bias || !k || !k->data)
+        return -1;
+    const int f = p->filters;
+    const size_t rows = fn_shape_count(&k->shape) / (size_t)f;
+    for (size_t r = 0; r < rows; r++)
+        for (int i = 0; i < f; i++)
+            k->data[r * f + i] *= mul ? mul[i] : 1.0f;
+    for (int i = 0; i < f; i++)
+        p->bias[i] = p->bias[i] * (mul ? mul[i] : 1.0f) + (add ? add[i] : 0.0f);
+    return 0;
+}
+
+int fn_conv2d_filters(const fn_layer *L)
+{
+    return ((const conv_params *)L->priv)->filters;
+}
+
+const fn_op fn_op_conv2d = {
+    .class_name = "Conv2D",
+    .parse = conv_parse,
+    .infer = conv_infer,
+    .prepare = conv_prepare,
+    .scratch = conv_scratch,
+    .forward = conv_forward,
+    .destroy = conv_destroy,
+    .macs = conv_macs,
+};

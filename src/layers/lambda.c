@@ -1,0 +1,369 @@
+/* lambda.c - Keras Lambda layers, recognised but never executed.
+ *
+ * Keras saves a Lambda as base64 of Python's marshalled bytecode.  Running it is out
+ * of the question (and would need Python); instead we parse the marshal stream far
+ * enough to read the code object's bytecode, constants and names, and compare them
+ * with the two lambdas FaceNet models use:
+ *   scale-sum       lambda inputs, scale: inputs[0] + inputs[1] * scale
+ *                   (two inputs, config arguments.scale)      out = in0 + in1*scale
+ *   L2 normalise    lambda x: K.l2_normalize(x, axis=-1 or 1)  out = x / sqrt(max(sum x^2, 1e-12))
+ * Anything else is an error naming the layer.  The bytecode table covers CPython
+ * 3.6-3.10 (wordcode, pre-3.11 opcodes), which wrote every Keras 2.x file. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/ops.h"
+
+typedef struct {
+    fn_lambda_kind kind;
+    float scale;
+} lambda_params;
+
+/* ---- a minimal, bounds-checked reader of Python's marshal format ---------------- */
+
+enum { M_MAX_OBJ = 512, M_MAX_ITEMS = 64 };
+
+typedef struct mobj {
+    char type;                 /* 'N','T','F','i','s' (str or bytes), '(' tuple, 'c' code, '?' */
+    long ival;
+    const unsigned char *s;
+    int slen;
+    int n;
+    struct mobj *items[M_MAX_ITEMS];
+} mobj;
+
+typedef struct {
+    const unsigned char *p, *end;
+    mobj pool[M_MAX_OBJ];
+    int used;
+    mobj *refs[M_MAX_OBJ];
+    int nrefs;
+    int depth;
+} mreader;
+
+static int rd_u32(mreader *r, uint32_t *v)
+{
+    if (r->end - r->p < 4)
+        return -1;
+    *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return 0;
+}
+
+static mobj *rd_obj(mreader *r);
+
+static mobj *new_obj(mreader *r, char type, int flag_ref)
+{
+    if (r->used >= M_MAX_OBJ)
+        return NULL;
+    mobj *o = &r->pool[r->used++];
+    memset(o, 0, sizeof *o);
+    o->type = type;
+    if (flag_ref) {
+        if (r->nrefs >= M_MAX_OBJ)
+            return NULL;
+        r->refs[r->nrefs++] = o;
+    }
+    return o;
+}
+
+static int rd_str(mreader *r, mobj *o, uint32_t len)
+{
+    if ((size_t)(r->end - r->p) < len)
+        return -1;
+    o->s = r->p;
+    o->slen = (int)len;
+    r->p += len;
+    return 0;
+}
+
+static int rd_items(mreader *r, mobj *o, uint32_t n)
+{
+    if (n > M_MAX_ITEMS)
+        return -1;
+    o->n = (int)n;
+    for (uint32_t i = 0; i < n; i++)
+        if (!(o->items[i] = rd_obj(r)))
+            return -1;
+    return 0;
+}
+
+static mobj *rd_code(mreader *r, mobj *o)
+{
+    /* Header ints: 3.6/3.7 have 5 (argcount, kwonly, nlocals, stacksize, flags),
+     * 3.8-3.10 add posonlyargcount.  The bytecode object follows. */
+    int nints = 0;
+    for (int cand = 5; cand <= 6 && !nints; cand++) {
+        const unsigned char *q = r->p + 4 * cand;
+        if (q < r->end && (*q & 0x7f) == 's')
+            nints = cand;
+    }
+    if (!nints)
+        return NULL;
+    uint32_t argcount;
+    if (rd_u32(r, &argcount))
+        return NULL;
+    r->p += 4 * (nints - 1);
+    o->ival = argcount;
+    /* co_code, consts, names, varnames, freevars, cellvars, filename, name */
+    if (rd_items(r, o, 8))
+        return NULL;
+    uint32_t firstline;
+    if (rd_u32(r, &firstline) || !rd_obj(r)) /* firstlineno, lnotab */
+        return NULL;
+    return o;
+}
+
+static mobj *rd_obj(mreader *r)
+{
+    if (r->p >= r->end || ++r->depth > 16)
+        return NULL;
+    unsigned char code = *r->p++;
+    int flag = code & 0x80;
+    char t = (char)(code & 0x7f);
+    mobj *o = NULL;
+    uint32_t n;
+    switch (t) {
+    case 'N': case 'T': case 'F':
+        o = new_obj(r, t, flag);
+        break;
+    case 'i':
+        if ((o = new_obj(r, 'i', flag)) && !rd_u32(r, &n))
+            o->ival = (int32_t)n;
+        else
+            o = NULL;
+        break;
+    case 'z': case 'Z': /* short ascii */
+        if (r->p >= r->end || !(o = new_obj(r, 's', flag)) || rd_str(r, o, *r->p++))
+            o = NULL;
+        break;
+    case 'a': case 'A': case 'u': case 's': case 't':
+        if (rd_u32(r, &n) || !(o = new_obj(r, 's', flag)) || rd_str(r, o, n))
+            o = NULL;
+        break;
+    case ')':
+        if (r->p >= r->end || !(o = new_obj(r, '(', flag)) || rd_items(r, o, *r->p++))
+            o = NULL;
+        break;
+    case '(':
+        if (rd_u32(r, &n) || !(o = new_obj(r, '(', flag)) || rd_items(r, o, n))
+            o = NULL;
+        break;
+    case 'r':
+        if (!rd_u32(r, &n) && n < (uint32_t)r->nrefs)
+            o = r->refs[n];
+        break;
+    case 'c':
+        if ((o = new_obj(r, 'c', flag)))
+            o = rd_code(r, o);
+        break;
+    default:
+        o = NULL; /* floats, sets, nested functions...: not a lambda we know */
+    }
+    r->depth--;
+    return o;
+}
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Decode base64 (whitespace ignored) into a malloc'd buffer. */
+static unsigned char *b64decode(const char *s, size_t *len)
+{
+    size_t cap = strlen(s) / 4 * 3 + 3, n = 0;
+    unsigned char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; *s && *s != '='; s++) {
+        int v = b64val((unsigned char)*s);
+        if (v < 0)
+            continue;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *len = n;
+    return out;
+}
+
+static int str_is(const mobj *o, const char *s)
+{
+    return o && o->type == 's' && o->slen == (int)strlen(s) && !memcmp(o->s, s, (size_t)o->slen);
+}
+
+/* inputs[0] + inputs[1] * scale  (CPython 3.6-3.10 wordcode) */
+static const unsigned char SCALE_SUM_CODE[] = {
+    124, 0, 100, 1, 25, 0,  /* LOAD_FAST inputs; LOAD_CONST 0; BINARY_SUBSCR */
+    124, 0, 100, 2, 25, 0,  /* LOAD_FAST inputs; LOAD_CONST 1; BINARY_SUBSCR */
+    124, 1, 20, 0,          /* LOAD_FAST scale; BINARY_MULTIPLY */
+    23, 0, 83, 0            /* BINARY_ADD; RETURN_VALUE */
+};
+
+static int is_scale_sum(const mobj *code)
+{
+    const mobj *bc = code->items[0], *consts = code->items[1];
+    if (code->ival != 2 || bc->type != 's' || bc->slen != (int)sizeof SCALE_SUM_CODE ||
+        memcmp(bc->s, SCALE_SUM_CODE, sizeof SCALE_SUM_CODE))
+        return 0;
+    return consts->type == '(' && consts->n == 3 && consts->items[1]->type == 'i' &&
+           consts->items[1]->ival == 0 && consts->items[2]->type == 'i' && consts->items[2]->ival == 1;
+}
+
+/* K.l2_normalize(x, axis=A): every global/attribute name is a module path or the
+ * function itself; returns the axis constant through *axis. */
+static int is_l2_normalize(const mobj *code, long *axis)
+{
+    const mobj *consts = code->items[1], *names = code->items[2];
+    static const char *const allowed[] = {"K", "backend", "tf", "keras", "math", "nn", "l2_normalize"};
+    int found = 0;
+    if (code->ival != 1 || names->type != '(')
+        return 0;
+    for (int i = 0; i < names->n; i++) {
+        int ok = 0;
+        for (size_t j = 0; j < sizeof allowed / sizeof *allowed; j++)
+            ok |= str_is(names->items[i], allowed[j]);
+        if (!ok)
+            return 0;
+        found |= str_is(names->items[i], "l2_normalize");
+    }
+    int nint = 0;
+    for (int i = 0; consts->type == '(' && i < consts->n; i++)
+        if (consts->items[i]->type == 'i')
+            *axis = consts->items[i]->ival, nint++;
+    return found && nint == 1;
+}
+
+static int lambda_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
+{
+    lambda_params *p = calloc(1, sizeof *p);
+    if (!p)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    L->priv = p;
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cfg, "function");
+    const cJSON *b64 = cJSON_IsArray(fn) ? cJSON_GetArrayItem(fn, 0) : fn;
+    const char *ftype = fn_cfg_str(cfg, "function_type", "lambda");
+    if (!cJSON_IsString(b64) || strcmp(ftype, "lambda"))
+        return fn_fail(err, FN_E_UNSUPPORTED,
+                       "layer %s: Lambda of type '%s' is not recognised (only FaceNet's scale-sum "
+                       "and L2-normalisation lambdas are supported)", L->name, ftype);
+    size_t len = 0;
+    unsigned char *buf = b64decode(b64->valuestring, &len);
+    if (!buf)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    mreader *r = calloc(1, sizeof *r);
+    if (!r) {
+        free(buf);
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    }
+    r->p = buf, r->end = buf + len;
+    mobj *code = rd_obj(r);
+    long axis = 0;
+    if (code && code->type == 'c' && is_scale_sum(code)) {
+        double scale;
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(cfg, "arguments");
+        if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(args, "scale")) ||
+            fn_cfg_num(L, args, "scale", 1.0, &scale, err))
+            p->kind = 0;
+        else
+            p->kind = FN_LAMBDA_SCALE_SUM, p->scale = (float)scale;
+    } else if (code && code->type == 'c' && is_l2_normalize(code, &axis)) {
+        p->kind = FN_LAMBDA_L2_NORMALIZE;
+        p->scale = (float)axis; /* checked against the input rank in infer */
+    }
+    free(r);
+    free(buf);
+    if (!p->kind)
+        return fn_fail(err, FN_E_UNSUPPORTED,
+                       "layer %s: Lambda is not recognised (only FaceNet's scale-sum "
+                       "'inputs[0] + inputs[1] * scale' and 'K.l2_normalize' are supported; "
+                       "Lambda code is never executed)", L->name);
+    L->flags = FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
+    return 0;
+}
+
+static int lambda_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err)
+{
+    lambda_params *p = L->priv;
+    if (p->kind == FN_LAMBDA_SCALE_SUM) {
+        if (n_in != 2 || !fn_shape_equal(&in[0], &in[1]))
+            return fn_fail(err, FN_E_SHAPE, "layer %s: scale-sum Lambda needs two inputs of equal shape",
+                           L->name);
+    } else {
+        long axis = (long)p->scale;
+        if (n_in != 1 || !(axis == -1 || axis == in[0].rank))
+            return fn_fail(err, FN_E_UNSUPPORTED,
+                           "layer %s: l2_normalize Lambda needs one input, normalised over its last axis",
+                           L->name);
+    }
+    *out = in[0];
+    return 0;
+}
+
+static void lambda_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
+                           fn_view out, const fn_ctx *ctx)
+{
+    (void)n_in;
+    const lambda_params *p = L->priv;
+    const int cols = in_shape[0].d[in_shape[0].rank - 1];
+    const size_t rows = (size_t)ctx->n * (fn_shape_count(&in_shape[0]) / (size_t)cols);
+    for (size_t r = 0; r < rows; r++) {
+        const float *a = in[0].p + r * in[0].ld;
+        float *o = out.p + r * out.ld;
+        if (p->kind == FN_LAMBDA_SCALE_SUM) {
+            const float *b = in[1].p + r * in[1].ld;
+            for (int i = 0; i < cols; i++)
+                o[i] = a[i] + b[i] * p->scale;
+        } else {
+            double ss = 0;
+            for (int i = 0; i < cols; i++)
+                ss += (double)a[i] * a[i];
+            float inv = (float)(1.0 / sqrt(ss > 1e-12 ? ss : 1e-12));
+            for (int i = 0; i < cols; i++)
+                o[i] = a[i] * inv;
+        }
+    }
+    fn_apply_act(L->act, out.p, rows, cols, out.ld);
+}
+
+static void lambda_destroy(fn_layer *L)
+{
+    free(L->priv);
+    L->priv = NULL;
+}
+
+fn_lambda_kind fn_lambda_kind_of(const fn_layer *L)
+{
+    return L->op == &fn_op_lambda ? ((const lambda_params *)L->priv)->kind : 0;
+}
+
+float fn_lambda_scale(const fn_layer *L)
+{
+    return ((const lambda_params *)L->priv)->scale;
+}
+
+void fn_lambda_set_scale(fn_layer *L, float scale)
+{
+    ((lambda_params *)L->priv)->scale = scale;
+}
+
+const fn_op fn_op_lambda = {
+    .class_name = "Lambda",
+    .parse = lambda_parse,
+    .infer = lambda_infer,
+    .forward = lambda_forward,
+    .destroy = lambda_destroy,
+};

@@ -1,0 +1,148 @@
+/* pool2d.c - Keras MaxPooling2D and AveragePooling2D ('valid'/'same', any stride,
+ * either data format).  With 'same', cells outside the image are ignored: max over
+ * the valid cells, average divided by the number of valid cells (TensorFlow). */
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/kernels.h"
+#include "layers/ops.h"
+
+typedef struct {
+    int ph, pw, sh, sw, same;
+} pool_params;
+
+static void pool(const fn_conv_geom *g, const float *in, float *out, int is_max)
+{
+    for (int n = 0; n < g->n; n++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                float *o = out + (((size_t)n * g->oh + oy) * g->ow + ox) * g->ldo;
+                int y0 = oy * g->sh - g->pt, x0 = ox * g->sw - g->pl;
+                int y1 = y0 + g->kh, x1 = x0 + g->kw;
+                y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
+                y1 = y1 > g->h ? g->h : y1, x1 = x1 > g->w ? g->w : x1;
+                for (int c = 0; c < g->c; c++)
+                    o[c] = is_max ? -FLT_MAX : 0.0f;
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) {
+                        const float *px = in + (((size_t)n * g->h + y) * g->w + x) * g->ldi;
+                        if (is_max) {
+                            for (int c = 0; c < g->c; c++)
+                                o[c] = px[c] > o[c] ? px[c] : o[c];
+                        } else {
+                            for (int c = 0; c < g->c; c++)
+                                o[c] += px[c];
+                        }
+                    }
+                if (!is_max) {
+                    int cnt = (y1 - y0) * (x1 - x0);
+                    for (int c = 0; c < g->c; c++)
+                        o[c] = cnt > 0 ? o[c] / (float)cnt : 0.0f;
+                }
+            }
+}
+
+void fn_maxpool2d(const fn_conv_geom *g, const float *in, float *out)
+{
+    pool(g, in, out, 1);
+}
+
+void fn_avgpool2d(const fn_conv_geom *g, const float *in, float *out)
+{
+    pool(g, in, out, 0);
+}
+
+static int pool_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
+{
+    pool_params *p = calloc(1, sizeof *p);
+    if (!p)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    L->priv = p;
+    int ps[2], st[2];
+    const char *pad = fn_cfg_str(cfg, "padding", "valid");
+    if (fn_cfg_pair(L, cfg, "pool_size", 2, ps, err) || fn_cfg_data_format(L, cfg, err))
+        return -1;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(cfg, "strides");
+    if (!s || cJSON_IsNull(s))
+        st[0] = ps[0], st[1] = ps[1];
+    else if (fn_cfg_pair(L, cfg, "strides", 1, st, err))
+        return -1;
+    if (ps[0] <= 0 || ps[1] <= 0 || st[0] <= 0 || st[1] <= 0)
+        return fn_fail(err, FN_E_FORMAT, "layer %s: pool_size and strides must be positive", L->name);
+    if (strcmp(pad, "valid") && strcmp(pad, "same"))
+        return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: padding '%s' is not supported", L->name, pad);
+    p->ph = ps[0], p->pw = ps[1], p->sh = st[0], p->sw = st[1], p->same = !strcmp(pad, "same");
+    L->flags = fn_layer_channels_first(L) ? 0 : FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
+    return 0;
+}
+
+static int pool_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err)
+{
+    const pool_params *p = L->priv;
+    if (n_in != 1 || in->rank != 3)
+        return fn_fail(err, FN_E_SHAPE, "layer %s: pooling needs one input of rank 3", L->name);
+    int h, w, c, oh, ow, pad;
+    fn_layer_hwc(L, in, &h, &w, &c);
+    if (c <= 0)
+        return fn_fail(err, FN_E_SHAPE, "layer %s: the number of channels must be known", L->name);
+    if (fn_op_window(L, "height", h, p->ph, p->sh, p->same, &oh, &pad, err) ||
+        fn_op_window(L, "width", w, p->pw, p->sw, p->same, &ow, &pad, err))
+        return -1;
+    *out = fn_layer_image(L, oh, ow, c);
+    return 0;
+}
+
+static fn_conv_geom pool_geom(const fn_layer *L, const fn_shape *in, int n)
+{
+    const pool_params *p = L->priv;
+    fn_conv_geom g = {0};
+    fn_layer_hwc(L, in, &g.h, &g.w, &g.c);
+    g.n = n, g.kh = p->ph, g.kw = p->pw, g.sh = p->sh, g.sw = p->sw, g.f = g.c;
+    fn_window_out(g.h, g.kh, g.sh, p->same, &g.oh, &g.pt);
+    fn_window_out(g.w, g.kw, g.sw, p->same, &g.ow, &g.pl);
+    g.ldi = g.c, g.ldo = g.c;
+    return g;
+}
+
+static size_t pool_scratch(const fn_layer *L, const fn_shape *in)
+{
+    if (!fn_layer_channels_first(L))
+        return 0;
+    fn_conv_geom g = pool_geom(L, in, 1);
+    return (size_t)g.h * g.w * g.c + (size_t)g.oh * g.ow * g.c;
+}
+
+static void pool_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
+                         fn_view out, const fn_ctx *ctx)
+{
+    (void)n_in;
+    const int is_max = L->op == &fn_op_maxpool2d;
+    fn_conv_geom g = pool_geom(L, in_shape, ctx->n);
+    if (!fn_layer_channels_first(L)) {
+        g.ldi = in[0].ld, g.ldo = out.ld;
+        pool(&g, in[0].p, out.p, is_max);
+        return;
+    }
+    const size_t in_sz = (size_t)g.h * g.w * g.c, out_sz = (size_t)g.oh * g.ow * g.c;
+    float *s_in = ctx->scratch, *s_out = s_in + in_sz;
+    fn_conv_geom one = g;
+    one.n = 1;
+    for (int n = 0; n < g.n; n++) {
+        fn_chw_to_hwc(in[0].p + n * in_sz, g.c, g.h * g.w, s_in);
+        pool(&one, s_in, s_out, is_max);
+        fn_hwc_to_chw(s_out, g.c, g.oh * g.ow, out.p + n * out_sz);
+    }
+}
+
+static void pool_destroy(fn_layer *L)
+{
+    free(L->priv);
+    L->priv = NULL;
+}
+
+const fn_op fn_op_maxpool2d = {.class_name = "MaxPooling2D", .parse = pool_parse, .infer = pool_infer,
+                               .scratch = pool_scratch, .forward = pool_forward, .destroy = pool_destroy};
+const fn_op fn_op_avgpool2d = {.class_name = "AveragePooling2D", .parse = pool_parse,
+                               .infer = pool_infer, .scratch = pool_scratch, .forward = pool_forward,
+                               .destroy = pool_destroy};

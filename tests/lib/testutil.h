@@ -1,0 +1,26 @@
+/* testutil.h - small helpers for the engine's tests: shared-data paths, whole-file
+ * reads, JSON, float comparisons, running the CLI. */
+#ifndef FN_TESTUTIL_H
+#define FN_TESTUTIL_H
+
+#include <cJSON.h>
+#include <stddef.h>
+
+/* $FACENET_SHARED (default ../shared) + "/" + rel, in a static rotating buffer. */
+const char *tu_shared(const char *rel);
+/* $FACENET_BUILD (default build) + "/" + rel. */
+const char *tu_build(const char *rel);
+/* Whole file, NUL-terminated (size in *len if non-NULL); NULL if unreadable. */
+char *tu_read(const char *path, size_t *len);
+cJSON *tu_read_json(const char *path);
+/* Max |a-b| over n values. */
+double tu_maxdiff(const float *a, const float *b, size_t n);
+/* JSON number array -> malloc'd floats (count in *n). */
+float *tu_json_floats(const cJSON *arr, size_t *n);
+/* Run a shell command, capture stdout (malloc'd) and stderr (malloc'd) and the exit status. */
+int tu_run(const char *cmd, char **out, char **err);
+/* A fresh temporary directory (malloc'd path). */
+char *tu_tmpdir(void);
+int tu_write(const char *path, const void *data, size_t len);
+
+#endif
