@@ -1,0 +1,189 @@
+/* landmarks.c - parse 5-point landmark files into a sorted lookup table
+ * (see landmarks.h). */
+#include "io/landmarks.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Far above any real landmark file (LFW's is 150 KB). */
+#define MAX_FILE_BYTES ((size_t)256 << 20)
+
+void fn_landmarks_free(fn_landmarks *lm)
+{
+    if (!lm)
+        return;
+    for (size_t i = 0; i < lm->n; i++)
+        free(lm->items[i].path);
+    free(lm->items);
+    lm->items = NULL;
+    lm->n = 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const fn_landmark_entry *)a)->path, ((const fn_landmark_entry *)b)->path);
+}
+
+/* Parse one numeric field [s, s+n) completely, or fail. */
+static int parse_number(const char *s, size_t n, double *out)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end != buf + n || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parse the line [s, e) (no newline) into *ent; on error write why into why. */
+static int parse_line(const char *s, const char *e, double scale, fn_landmark_entry *ent,
+                      char *why, size_t whylen)
+{
+    const char *tab = memchr(s, '\t', (size_t)(e - s));
+    if (!tab || tab == s) {
+        snprintf(why, whylen, "expected a path and 10 tab-separated numbers");
+        return -1;
+    }
+    const char *p = tab + 1;
+    for (int i = 0; i < 10; i++) {
+        const char *q = memchr(p, '\t', (size_t)(e - p));
+        const char *fe = q ? q : e;
+        double v;
+        if (parse_number(p, (size_t)(fe - p), &v)) {
+            static const char *const point[5] = {"left eye", "right eye", "nose tip",
+                                                 "left mouth corner", "right mouth corner"};
+            snprintf(why, whylen, "field %d (%s %s) is not a number: \"%.*s\"", i + 2,
+                     point[i / 2], i % 2 ? "y" : "x", (int)(fe - p > 40 ? 40 : fe - p), p);
+            return -1;
+        }
+        ent->pt[i] = v * scale;
+        if (i < 9 && !q) {
+            snprintf(why, whylen, "has %d numbers, expected 10", i + 1);
+            return -1;
+        }
+        if (i == 9 && q) {
+            snprintf(why, whylen, "has more than 10 numbers");
+            return -1;
+        }
+        p = q ? q + 1 : e;
+    }
+    size_t plen = (size_t)(tab - s);
+    ent->path = malloc(plen + 1);
+    if (!ent->path) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    memcpy(ent->path, s, plen);
+    ent->path[plen] = '\0';
+    return 0;
+}
+
+int fn_landmarks_parse(const char *text, size_t len, const char *name, double scale,
+                       fn_landmarks *lm, fn_err *err)
+{
+    lm->items = NULL;
+    lm->n = 0;
+    if (!(scale > 0) || !isfinite(scale))
+        return fn_fail(err, FN_E_ARG, "%s: landmark scale must be positive, got %g", name, scale);
+    size_t cap = 0;
+    const char *p = text, *end = text + len;
+    long line = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        line++;
+        const char *le = e;
+        if (le > p && le[-1] == '\r')
+            le--;
+        if (le > p && *p != '#') {
+            if (lm->n == cap) {
+                size_t ncap = cap ? cap * 2 : 256, bytes;
+                fn_landmark_entry *ni;
+                if (fn_mul_size(ncap, sizeof *ni, &bytes) || !(ni = realloc(lm->items, bytes))) {
+                    fn_landmarks_free(lm);
+                    return fn_fail(err, FN_E_NOMEM, "%s: out of memory at line %ld", name, line);
+                }
+                lm->items = ni;
+                cap = ncap;
+            }
+            char why[160];
+            fn_landmark_entry *ent = &lm->items[lm->n];
+            if (parse_line(p, le, scale, ent, why, sizeof why)) {
+                fn_landmarks_free(lm);
+                return fn_fail(err, FN_E_FORMAT, "%s:%ld: %s", name, line, why);
+            }
+            ent->line = line;
+            lm->n++;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (lm->n > 1)
+        qsort(lm->items, lm->n, sizeof *lm->items, cmp_entry);
+    for (size_t i = 1; i < lm->n; i++) {
+        if (strcmp(lm->items[i - 1].path, lm->items[i].path) == 0) {
+            const fn_landmark_entry *a = &lm->items[i - 1], *b = &lm->items[i];
+            long first = a->line < b->line ? a->line : b->line;
+            long second = a->line < b->line ? b->line : a->line;
+            fn_fail(err, FN_E_FORMAT, "%s:%ld: duplicate entry for %s (first at line %ld)", name,
+                    second, a->path, first);
+            fn_landmarks_free(lm);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int fn_landmarks_load(const char *path, double scale, fn_landmarks *lm, fn_err *err)
+{
+    lm->items = NULL;
+    lm->n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)sb.st_size > MAX_FILE_BYTES) {
+        fclose(f);
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: file is %lld bytes, more than the %zu allowed",
+                       path, (long long)sb.st_size, MAX_FILE_BYTES);
+    }
+    size_t len = (size_t)sb.st_size;
+    char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        fclose(f);
+        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", path);
+    }
+    size_t got = fread(buf, 1, len, f);
+    int rd_err = ferror(f);
+    fclose(f);
+    if (got != len || rd_err) {
+        free(buf);
+        return fn_fail(err, FN_E_IO, "%s: read error", path);
+    }
+    int rc = fn_landmarks_parse(buf, len, path, scale, lm, err);
+    free(buf);
+    return rc;
+}
+
+const double *fn_landmarks_find(const fn_landmarks *lm, const char *relpath)
+{
+    if (!lm || lm->n == 0 || !relpath)
+        return NULL;
+    fn_landmark_entry key;
+    key.path = (char *)relpath; /* bsearch only reads it */
+    const fn_landmark_entry *hit = bsearch(&key, lm->items, lm->n, sizeof *lm->items, cmp_entry);
+    return hit ? hit->pt : NULL;
+}
