@@ -490,16 +490,16 @@ static void brute_triplet(const float *e, const int *lab, int n, int d, double a
     free(dm);
 }
 
-static void test_mean_triplet_loss_brute_force(void **state)
+/* n_labels = 12 gives ~25 images per label (the sorted path), 100 gives ~3
+ * (the linear-scan path); n = 300 spans two anchor blocks (256 per gemm). */
+static void triplet_vs_brute_force(int n_labels)
 {
-    (void)state;
-    /* n = 300 spans two anchor blocks (256 per gemm). */
     enum { N = 300, D = 16 };
     float *e = malloc(sizeof(float) * N * D);
     int lab[N];
     assert_non_null(e);
     for (int i = 0; i < N; i++) {
-        lab[i] = (int)(urand() * 12);
+        lab[i] = (int)(urand() * n_labels);
         double s = 0;
         for (int k = 0; k < D; k++) {
             /* each label has a centre; unit-normalised like embeddings */
@@ -514,14 +514,21 @@ static void test_mean_triplet_loss_brute_force(void **state)
     fn_err err;
     assert_int_equal(fn_mean_triplet_loss(e, lab, N, D, 0.2, &mean, &frac, &nt, &err), 0);
     brute_triplet(e, lab, N, D, 0.2, &ref, &rc, &ra);
-    print_message("mean triplet loss %.9f (brute force %.9f), %lld triplets, %.4f active "
-                  "(brute force %.4f)\n",
-                  mean, ref, nt, frac, (double)ra / (double)rc);
+    print_message("%d labels: mean triplet loss %.9f (brute force %.9f), %lld triplets, "
+                  "%.5f active (brute force %.5f)\n",
+                  n_labels, mean, ref, nt, frac, (double)ra / (double)rc);
     assert_int_equal(nt, rc);
     assert_true(fabs(mean - ref) < 1e-5 * ref);
     /* The active count can differ only for triplets within rounding of the hinge. */
     assert_true(fabs(frac - (double)ra / (double)rc) < 1e-4);
     free(e);
+}
+
+static void test_mean_triplet_loss_brute_force(void **state)
+{
+    (void)state;
+    triplet_vs_brute_force(12);
+    triplet_vs_brute_force(100);
 }
 
 int main(void)

@@ -549,7 +549,7 @@ int fn_mean_triplet_loss(const float *emb, const int *label, int n, int d, doubl
 {
     if (n < 0 || d < 1 || (n > 0 && (!emb || !label)) || !mean || isnan(alpha))
         return fn_fail(err, FN_E_ARG, "mean triplet loss: bad arguments (n=%d d=%d)", n, d);
-    enum { BLOCK = 256 };
+    enum { BLOCK = 256, LINEAR_MAX_POS = 16 };
     const int rows = n < BLOCK ? n : BLOCK;
     size_t cells;
     if (fn_mul_size((size_t)rows, (size_t)n, &cells) ||
@@ -579,12 +579,31 @@ int fn_mean_triplet_loss(const float *emb, const int *label, int n, int d, doubl
         for (int r = 0; r < nb; r++) {
             const int a = a0 + r;
             const float *row = dist + (size_t)r * (size_t)n;
-            int nneg = 0;
-            for (int j = 0; j < n; j++)
+            int nneg = 0, npos = 0;
+            for (int j = 0; j < n; j++) {
                 if (label[j] != label[a])
                     neg[nneg++] = row[j];
-            if (nneg == 0)
+                else if (j != a)
+                    npos++;
+            }
+            if (nneg == 0 || npos == 0)
                 continue;
+            count += (long long)npos * nneg;
+            if (npos <= LINEAR_MAX_POS) {
+                /* Few positives (the usual case: a handful of images per
+                 * person): a scan per positive beats sorting the negatives. */
+                for (int p = 0; p < n; p++) {
+                    if (p == a || label[p] != label[a])
+                        continue;
+                    const double x = (double)row[p] + alpha;
+                    for (int j = 0; j < nneg; j++)
+                        if (neg[j] < x) {
+                            sum += x - neg[j];
+                            active++;
+                        }
+                }
+                continue;
+            }
             qsort(neg, (size_t)nneg, sizeof *neg, cmp_double);
             prefix[0] = 0.0;
             for (int j = 0; j < nneg; j++)
@@ -605,7 +624,6 @@ int fn_mean_triplet_loss(const float *emb, const int *label, int n, int d, doubl
                 }
                 sum += (double)lo * x - prefix[lo];
                 active += lo;
-                count += nneg;
             }
         }
     }

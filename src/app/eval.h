@@ -94,10 +94,11 @@ int fn_eval_lfw(const float *dist, const int *same, int n, int n_folds, fn_eval_
  * where a != p share a label and ng has another label: every ordered
  * anchor-positive pair with every negative ("batch all", counting the
  * triplets that are already satisfied). Squared distances come from the
- * gemm formulation (match.h; absolute error ~1e-6 for unit embeddings);
- * per anchor the negatives are sorted so that each (a, p) is summed in
- * O(log n): O(n^2 d + n^2 log n) time, O(n) extra memory per block of
- * anchors. mean: NaN and n_triplets = 0 when there is no valid triplet.
+ * gemm formulation (match.h; absolute error ~1e-6 for unit embeddings),
+ * one sgemm per block of 256 anchors. Per anchor with P positives the
+ * negatives are scanned once per positive when P <= 16 (O(P n)), else
+ * sorted once so that each (a, p) is summed in O(log n) with prefix sums:
+ * O(n^2 d + n^2 min(P, log n)) time, O(256 n) extra memory. mean: NaN and n_triplets = 0 when there is no valid triplet.
  * frac_active (may be NULL): fraction of triplets with positive loss. */
 int fn_mean_triplet_loss(const float *emb, const int *label, int n, int d, double alpha,
                          double *mean, double *frac_active, long long *n_triplets,

@@ -992,8 +992,15 @@ static int check_body(fn_gallery *g, fn_err *err)
     if (rc == SQLITE_ROW) {
         const char *r = (const char *)sqlite3_column_text(st, 0);
         if (!r || strcmp(r, "ok") != 0) {
-            fn_fail(err, FN_E_FORMAT, "%s: integrity check failed: %.300s", g->path,
-                    r ? r : "(null)");
+            /* SQLite's report spans lines; messages are one line. */
+            char one[320];
+            snprintf(one, sizeof one, "%s", r ? r : "(null)");
+            const char *skip = "*** in database main ***\n";
+            char *txt = strncmp(one, skip, strlen(skip)) == 0 ? one + strlen(skip) : one;
+            for (char *c = txt; *c; c++)
+                if (*c == '\n')
+                    *c = ';';
+            fn_fail(err, FN_E_FORMAT, "%s: integrity check failed: %s", g->path, txt);
             sqlite3_finalize(st);
             return -1;
         }
