@@ -398,8 +398,10 @@ int fn_gallery_open(const char *path, int create, fn_gallery **out, fn_err *err)
         sqlite3_stmt *st;
         if (prep(g, "PRAGMA journal_mode", &st, err, "reading the journal mode"))
             goto fail;
-        int wal = sqlite3_step(st) == SQLITE_ROW &&
-                  strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+        const char *mode = sqlite3_step(st) == SQLITE_ROW
+                               ? (const char *)sqlite3_column_text(st, 0)
+                               : NULL;
+        const int wal = mode && strcmp(mode, "wal") == 0;
         sqlite3_finalize(st);
         if (!wal)
             sqlite3_exec(g->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
