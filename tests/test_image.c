@@ -532,6 +532,10 @@ static void test_bad_files(void **state)
     load_fails(tmp_path("trunc_baseline.jpg"), 0, FN_E_FORMAT, "Premature end");
     write_file(tmp_path("trunc_header.jpg"), jpg, 40);
     load_fails(tmp_path("trunc_header.jpg"), 0, FN_E_FORMAT, NULL);
+    /* Missing only the final EOI marker: rejected as truncated, like Pillow. */
+    assert_true(jpg[len - 2] == 0xff && jpg[len - 1] == 0xd9);
+    write_file(tmp_path("no_eoi.jpg"), jpg, len - 2);
+    load_fails(tmp_path("no_eoi.jpg"), 0, FN_E_FORMAT, "Premature end");
     free(jpg);
     free(src);
 

@@ -107,7 +107,7 @@ int fn_align_face(const fn_image *img, const double lm[10], const double tmpl[10
         return fn_fail(err, FN_E_ARG, "align: chip size %dx%d is too small", out_w, out_h);
     if (!all_finite(lm, 10))
         return fn_fail(err, FN_E_ARG, "align: landmarks are not finite");
-    double M[6];
+    double M[6] = {0};
     if (fn_similarity_fit(tmpl, lm, M, err))
         return fn_wrap(err, "align: template: ");
     double scale = hypot(M[0], M[3]);

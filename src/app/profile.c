@@ -151,7 +151,7 @@ static int parse_key(int k, const cJSON *it, const char *name, fn_profile *p, in
     static const char *const pad_opts[] = {"end", "center"};
     static const char *const order_opts[] = {"rgb", "bgr"};
     static const char *const align_opts[] = {"similarity", "dlib"};
-    int v;
+    int v = 0;
     double d;
     switch (k) {
     case K_INPUT_SIZE:

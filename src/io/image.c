@@ -89,7 +89,10 @@ static void jpeg_on_error(j_common_ptr cinfo)
 
 /* Warnings are ignored (as Pillow does), except running out of data: libjpeg
  * would pad a truncated file with grey, where Pillow raises "image file is
- * truncated".  Nothing is ever printed. */
+ * truncated".  That includes a file missing only its final EOI marker: the
+ * Huffman decoder reads ahead past the last data byte, so the two cases look
+ * the same here; Pillow (whose decoder suspends at the same read-ahead)
+ * reports both as truncated as well.  Nothing is ever printed. */
 static void jpeg_on_message(j_common_ptr cinfo, int level)
 {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)

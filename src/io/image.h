@@ -10,6 +10,7 @@
  *   16-bit grey -> clipped to 255 (Pillow's I;16 -> RGB; OpenCV would take
  *   the high byte instead, Pillow parity wins because Keras loads with Pillow).
  * CMYK/YCCK JPEGs are rejected.  The type is found from the magic bytes.
+ * EXIF orientation is not applied (neither does Keras's load_img).
  *
  *   fn_image img; fn_err err;
  *   if (fn_image_load("face.jpg", 0, &img, &err) != 0) puts(err.msg);

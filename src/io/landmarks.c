@@ -182,7 +182,7 @@ const double *fn_landmarks_find(const fn_landmarks *lm, const char *relpath)
 {
     if (!lm || lm->n == 0 || !relpath)
         return NULL;
-    fn_landmark_entry key;
+    fn_landmark_entry key = {0};
     key.path = (char *)relpath; /* bsearch only reads it */
     const fn_landmark_entry *hit = bsearch(&key, lm->items, lm->n, sizeof *lm->items, cmp_entry);
     return hit ? hit->pt : NULL;
