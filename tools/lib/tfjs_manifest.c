@@ -1,0 +1,409 @@
+/* tfjs_manifest.c - see tfjs_manifest.h.  Every count read from the manifest is
+ * checked before use; shards are read whole and their sizes must match exactly. */
+#include "tfjs_manifest.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Refuse absurd inputs early (face-api's model is 6 MB). */
+#define MAX_FILE_BYTES ((size_t)1 << 32)
+
+static int read_whole(const char *path, unsigned char **buf, size_t *len, fn_err *err)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
+    }
+    if (st.st_size < 0 || (unsigned long long)st.st_size > MAX_FILE_BYTES) {
+        fclose(f);
+        return fn_fail(err, FN_E_FORMAT, "%s: file too large (%lld bytes)", path,
+                       (long long)st.st_size);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *p = malloc(n + 1); /* +1: room for a NUL, and never malloc(0) */
+    if (!p) {
+        fclose(f);
+        return fn_fail(err, FN_E_NOMEM, "%s: out of memory reading %zu bytes", path, n);
+    }
+    size_t got = fread(p, 1, n, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != n) {
+        free(p);
+        return fn_fail(err, FN_E_IO, "%s: short read (%zu of %zu bytes)", path, got, n);
+    }
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+    return 0;
+}
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else { /* subnormal half: normalise */
+        int e = -1;
+        do {
+            e++;
+            man <<= 1;
+        } while (!(man & 0x400));
+        bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static float le_float(const unsigned char *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* One manifest entry, parsed but not yet decoded. */
+typedef struct {
+    int qbytes;          /* bytes per stored element */
+    int kind;            /* 0 raw float32, 1 uint8, 2 uint16, 3 float16 */
+    double scale, min;
+} entry_fmt;
+
+static const char *const KIND_NAME[] = {"none", "uint8", "uint16", "float16"};
+
+static int parse_entry(const char *mpath, const cJSON *e, int gi, int wi, fn_tfjs_tensor *t,
+                       entry_fmt *fmt, fn_err *err)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+    if (!cJSON_IsObject(e) || !cJSON_IsString(name) || !name->valuestring[0])
+        return fn_fail(err, FN_E_FORMAT, "%s: group %d weight %d: no \"name\" string", mpath, gi,
+                       wi);
+    const char *nm = name->valuestring;
+    t->name = strdup(nm);
+    if (!t->name)
+        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", mpath);
+
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    if (!cJSON_IsArray(shape))
+        return fn_fail(err, FN_E_FORMAT, "%s: tensor '%s': no \"shape\" array", mpath, nm);
+    int rank = cJSON_GetArraySize(shape);
+    if (rank > FN_TFJS_MAX_RANK)
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: tensor '%s': rank %d (at most %d)", mpath, nm,
+                       rank, FN_TFJS_MAX_RANK);
+    t->rank = rank;
+    size_t count = 1;
+    for (int i = 0; i < rank; i++) {
+        const cJSON *d = cJSON_GetArrayItem(shape, i);
+        double v = cJSON_IsNumber(d) ? d->valuedouble : -1;
+        if (!(v >= 0 && v <= 2147483647.0 && v == floor(v)))
+            return fn_fail(err, FN_E_FORMAT, "%s: tensor '%s': shape[%d] is not a dimension",
+                           mpath, nm, i);
+        t->dims[i] = (long long)v;
+        if (fn_mul_size(count, (size_t)v, &count))
+            return fn_fail(err, FN_E_NOMEM, "%s: tensor '%s': element count overflows", mpath, nm);
+    }
+    t->count = count;
+
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    if (!cJSON_IsString(dtype))
+        return fn_fail(err, FN_E_FORMAT, "%s: tensor '%s': no \"dtype\" string", mpath, nm);
+    if (strcmp(dtype->valuestring, "float32") != 0)
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: tensor '%s': dtype '%s' (only float32)", mpath,
+                       nm, dtype->valuestring);
+
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(e, "quantization");
+    fmt->kind = 0;
+    fmt->qbytes = 4;
+    if (q) {
+        const cJSON *qd = cJSON_GetObjectItemCaseSensitive(q, "dtype");
+        if (!cJSON_IsObject(q) || !cJSON_IsString(qd))
+            return fn_fail(err, FN_E_FORMAT, "%s: tensor '%s': quantization without \"dtype\"",
+                           mpath, nm);
+        if (strcmp(qd->valuestring, "uint8") == 0) {
+            fmt->kind = 1;
+            fmt->qbytes = 1;
+        } else if (strcmp(qd->valuestring, "uint16") == 0) {
+            fmt->kind = 2;
+            fmt->qbytes = 2;
+        } else if (strcmp(qd->valuestring, "float16") == 0) {
+            fmt->kind = 3;
+            fmt->qbytes = 2;
+        } else {
+            return fn_fail(err, FN_E_UNSUPPORTED, "%s: tensor '%s': quantization dtype '%s'",
+                           mpath, nm, qd->valuestring);
+        }
+        if (fmt->kind == 1 || fmt->kind == 2) {
+            const cJSON *sc = cJSON_GetObjectItemCaseSensitive(q, "scale");
+            const cJSON *mn = cJSON_GetObjectItemCaseSensitive(q, "min");
+            if (!cJSON_IsNumber(sc) || !cJSON_IsNumber(mn) || !isfinite(sc->valuedouble) ||
+                !isfinite(mn->valuedouble))
+                return fn_fail(err, FN_E_FORMAT,
+                               "%s: tensor '%s': %s quantization needs numeric scale and min",
+                               mpath, nm, qd->valuestring);
+            fmt->scale = sc->valuedouble;
+            fmt->min = mn->valuedouble;
+        }
+    }
+    t->quant = KIND_NAME[fmt->kind];
+    return 0;
+}
+
+static void decode(const unsigned char *src, const entry_fmt *fmt, float *dst, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        switch (fmt->kind) {
+        case 0:
+            dst[i] = le_float(src + 4 * i);
+            break;
+        case 1:
+        case 2: {
+            double qv = fmt->kind == 1 ? src[i] : (double)(src[2 * i] | src[2 * i + 1] << 8);
+            /* Two statements so no compiler fuses them into an FMA: JavaScript rounds
+             * the product and the sum separately, then Float32Array rounds once more. */
+            double prod = qv * fmt->scale;
+            double sum = prod + fmt->min;
+            dst[i] = (float)sum;
+            break;
+        }
+        default:
+            dst[i] = half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+            break;
+        }
+    }
+}
+
+/* Resolve a shard path against the manifest's directory. */
+static char *shard_path(const char *mpath, const char *rel, fn_err *err)
+{
+    if (!rel[0] || rel[0] == '/' || strcmp(rel, "..") == 0 || strncmp(rel, "../", 3) == 0 ||
+        strstr(rel, "/../") || (strlen(rel) >= 3 && strcmp(rel + strlen(rel) - 3, "/..") == 0)) {
+        fn_fail(err, FN_E_FORMAT, "%s: shard path '%s' is not a plain relative path", mpath, rel);
+        return NULL;
+    }
+    if (strncmp(rel, "./", 2) == 0)
+        rel += 2;
+    const char *slash = strrchr(mpath, '/');
+    size_t dlen = slash ? (size_t)(slash - mpath) + 1 : 0;
+    size_t len = dlen + strlen(rel) + 1;
+    char *p = malloc(len);
+    if (!p) {
+        fn_fail(err, FN_E_NOMEM, "%s: out of memory", mpath);
+        return NULL;
+    }
+    memcpy(p, mpath, dlen);
+    strcpy(p + dlen, rel);
+    return p;
+}
+
+/* Read and concatenate one group's shards. */
+static int load_group(const char *mpath, const cJSON *paths, int gi, unsigned char **buf,
+                      size_t *len, char *first, size_t first_cap, fn_err *err)
+{
+    *buf = NULL;
+    *len = 0;
+    int np = cJSON_IsArray(paths) ? cJSON_GetArraySize(paths) : 0;
+    if (np <= 0)
+        return fn_fail(err, FN_E_FORMAT, "%s: group %d: no \"paths\" list", mpath, gi);
+    unsigned char *all = NULL;
+    size_t total = 0;
+    for (int i = 0; i < np; i++) {
+        const cJSON *pj = cJSON_GetArrayItem(paths, i);
+        if (!cJSON_IsString(pj)) {
+            free(all);
+            return fn_fail(err, FN_E_FORMAT, "%s: group %d: paths[%d] is not a string", mpath,
+                           gi, i);
+        }
+        char *sp = shard_path(mpath, pj->valuestring, err);
+        if (!sp) {
+            free(all);
+            return -1;
+        }
+        if (i == 0)
+            snprintf(first, first_cap, "%s", sp);
+        unsigned char *part;
+        size_t plen, nt;
+        int rc = read_whole(sp, &part, &plen, err);
+        free(sp);
+        if (rc) {
+            free(all);
+            return -1;
+        }
+        if (fn_add_size(total, plen, &nt) || nt > MAX_FILE_BYTES) {
+            free(part);
+            free(all);
+            return fn_fail(err, FN_E_FORMAT, "%s: group %d: shards too large", mpath, gi);
+        }
+        if (!all) {
+            all = part;
+        } else {
+            unsigned char *grown = realloc(all, nt + 1);
+            if (!grown) {
+                free(part);
+                free(all);
+                return fn_fail(err, FN_E_NOMEM, "%s: out of memory", mpath);
+            }
+            all = grown;
+            memcpy(all + total, part, plen);
+            free(part);
+        }
+        total = nt;
+    }
+    *buf = all;
+    *len = total;
+    return 0;
+}
+
+int fn_tfjs_load(const char *mpath, fn_tfjs_weights *out, fn_err *err)
+{
+    out->t = NULL;
+    out->n = 0;
+    unsigned char *text;
+    size_t tlen;
+    if (read_whole(mpath, &text, &tlen, err))
+        return -1;
+    cJSON *root = cJSON_ParseWithLength((const char *)text, tlen);
+    free(text);
+    if (!root)
+        return fn_fail(err, FN_E_FORMAT, "%s: not valid JSON", mpath);
+    if (!cJSON_IsArray(root) || cJSON_GetArraySize(root) == 0) {
+        cJSON_Delete(root);
+        return fn_fail(err, FN_E_FORMAT, "%s: not a tfjs weights manifest (expected a JSON array "
+                       "of {paths, weights} groups)", mpath);
+    }
+
+    int total = 0, ng = cJSON_GetArraySize(root);
+    for (int g = 0; g < ng; g++) {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(root, g), "weights");
+        if (!cJSON_IsArray(w)) {
+            cJSON_Delete(root);
+            return fn_fail(err, FN_E_FORMAT, "%s: group %d: no \"weights\" list", mpath, g);
+        }
+        total += cJSON_GetArraySize(w);
+    }
+    fn_tfjs_weights res = {calloc(total ? (size_t)total : 1, sizeof(fn_tfjs_tensor)), 0};
+    if (!res.t) {
+        cJSON_Delete(root);
+        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", mpath);
+    }
+
+    for (int g = 0; g < ng; g++) {
+        const cJSON *grp = cJSON_GetArrayItem(root, g);
+        const cJSON *ws = cJSON_GetObjectItemCaseSensitive(grp, "weights");
+        unsigned char *bin;
+        size_t blen, off = 0;
+        char shard[512] = "";
+        if (load_group(mpath, cJSON_GetObjectItemCaseSensitive(grp, "paths"), g, &bin, &blen,
+                       shard, sizeof shard, err))
+            goto fail;
+        int nw = cJSON_GetArraySize(ws);
+        for (int i = 0; i < nw; i++) {
+            fn_tfjs_tensor *t = &res.t[res.n++];
+            entry_fmt fmt = {4, 0, 0.0, 0.0};
+            size_t nbytes, end;
+            if (parse_entry(mpath, cJSON_GetArrayItem(ws, i), g, i, t, &fmt, err)) {
+                free(bin);
+                goto fail;
+            }
+            for (int k = 0; k < res.n - 1; k++) {
+                if (strcmp(res.t[k].name, t->name) == 0) {
+                    fn_fail(err, FN_E_FORMAT, "%s: tensor '%s' listed twice", mpath, t->name);
+                    free(bin);
+                    goto fail;
+                }
+            }
+            if (fn_mul_size(t->count, (size_t)fmt.qbytes, &nbytes) ||
+                fn_add_size(off, nbytes, &end)) {
+                fn_fail(err, FN_E_FORMAT, "%s: tensor '%s': byte size overflows", mpath, t->name);
+                free(bin);
+                goto fail;
+            }
+            if (end > blen) {
+                fn_fail(err, FN_E_FORMAT,
+                        "%s: truncated: %zu bytes, but tensor '%s' (%s, %zu values) ends at "
+                        "byte %zu (manifest %s)", shard, blen, t->name, t->quant, t->count, end,
+                        mpath);
+                free(bin);
+                goto fail;
+            }
+            if (t->count) {
+                t->data = malloc(t->count * sizeof(float));
+                if (!t->data) {
+                    fn_fail(err, FN_E_NOMEM, "%s: tensor '%s': out of memory", mpath, t->name);
+                    free(bin);
+                    goto fail;
+                }
+                decode(bin + off, &fmt, t->data, t->count);
+            }
+            off = end;
+        }
+        free(bin);
+        if (off != blen) {
+            fn_fail(err, FN_E_FORMAT,
+                    "%s: %zu bytes, but the manifest's tensors use only %zu (%zu extra bytes; "
+                    "manifest %s)", shard, blen, off, blen - off, mpath);
+            goto fail;
+        }
+    }
+    cJSON_Delete(root);
+    *out = res;
+    return 0;
+
+fail:
+    cJSON_Delete(root);
+    fn_tfjs_free(&res);
+    return -1;
+}
+
+const fn_tfjs_tensor *fn_tfjs_find(const fn_tfjs_weights *w, const char *name)
+{
+    for (int i = 0; i < w->n; i++)
+        if (strcmp(w->t[i].name, name) == 0)
+            return &w->t[i];
+    return NULL;
+}
+
+void fn_tfjs_dims_str(int rank, const long long *dims, char *buf, size_t cap)
+{
+    size_t used = 0;
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    used += (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < rank && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%lld", i ? "," : "", dims[i]);
+    if (used < cap)
+        snprintf(buf + used, cap - used, "]");
+}
+
+void fn_tfjs_free(fn_tfjs_weights *w)
+{
+    if (!w || !w->t)
+        return;
+    for (int i = 0; i < w->n; i++) {
+        free(w->t[i].name);
+        free(w->t[i].data);
+    }
+    free(w->t);
+    w->t = NULL;
+    w->n = 0;
+}
