@@ -65,7 +65,7 @@ test: all
 	@BUILD=$(BUILD) bash tests/run.sh
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
+	FACENET_TEST_LFW_LIMIT=300 ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
 
 bench: all
 	@BUILD=$(BUILD) bash bench/run.sh

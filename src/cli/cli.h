@@ -11,7 +11,9 @@
 
 #include <stdio.h>
 
+#include "app/encoder.h"
 #include "core/error.h"
+#include "io/landmarks.h"
 #include "net/net.h"
 
 enum { FN_EXIT_OK = 0, FN_EXIT_NO = 1, FN_EXIT_ERROR = 2 };
@@ -37,6 +39,27 @@ int fn_cli_fail_err(const fn_err *err);
 const char *fn_cli_value(int argc, char **argv, int *i);
 int fn_cli_int(const char *opt, const char *s, int lo, int hi, int *out);
 int fn_cli_double(const char *opt, const char *s, double *out);
+
+/* Open the model as an encoder (model + DIR/facenet.json profile + fingerprint). */
+int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err);
+
+/* Expand arguments into image paths: files as given, directories recursively
+ * (.jpg/.jpeg/.png, sorted), @LIST files one path per line.  Each path also gets
+ * the key used to look up landmarks (path relative to its directory argument). */
+typedef struct {
+    char **path, **key;
+    int n, cap;
+} fn_image_list;
+int fn_image_list_add(fn_image_list *l, const char *arg, fn_err *err);
+void fn_image_list_free(fn_image_list *l);
+
+/* Encode n images in batches of `batch`, skipping (and reporting on stderr) those that
+ * cannot be read or have no landmarks (when lms is given): ok[i] says which worked,
+ * failed rows of emb are NaN.  A progress bar is drawn when stderr is a terminal. */
+int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
+                        const fn_landmarks *lms, const char *lm_name, int batch, float *emb, int *ok,
+                        int *n_ok, fn_err *err);
+const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key);
 
 /* JSON output helpers: a string with escapes, and a float array printed so it reads
  * back to the same float32 value. */

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "app/encoder.h"
 #include "cli/cli.h"
 
 #define FN_DEFAULT_MODEL "weights/dlib-resnet"
@@ -137,4 +139,19 @@ void fn_json_floats(FILE *f, const float *v, size_t n)
             fprintf(f, "%snull", i ? ", " : ""); /* JSON has no NaN/inf */
     }
     fputc(']', f);
+}
+
+int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
+{
+    char dirbuf[PATH_MAX], json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
+    const char *dir = fn_cli_model_dir(m, dirbuf, sizeof dirbuf);
+    snprintf(json, sizeof json, "%s/model.json", dir);
+    snprintf(h5, sizeof h5, "%s/model.h5", dir);
+    snprintf(prof, sizeof prof, "%s/facenet.json", dir);
+    const char *j = m->json ? m->json : (access(json, F_OK) == 0 ? json : NULL);
+    const char *w = m->weights ? m->weights : h5;
+    if (access(w, F_OK) && !m->weights && !m->dir && !m->json)
+        return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
+                       dir);
+    return fn_encoder_open(enc, j, w, prof, err);
 }

@@ -1,0 +1,114 @@
+/* encoder.c - see encoder.h. */
+#include "app/encoder.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app/match.h"
+#include "core/hash.h"
+#include "io/image.h"
+
+int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
+                    fn_err *err)
+{
+    memset(e, 0, sizeof *e);
+    fn_load_opts o = {.model_json = json, .weights = weights};
+    if (fn_net_load(&o, &e->net, err))
+        return -1;
+    fn_shape in = fn_net_input_shape(e->net);
+    if (in.rank != 3 || in.d[2] != 3 || fn_net_n_outputs(e->net) != 1) {
+        fn_encoder_close(e);
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: not a face-embedding model (needs an HxWx3 input and one output)",
+                       json ? json : weights);
+    }
+    struct stat st;
+    int have_profile = profile && stat(profile, &st) == 0;
+    if (have_profile ? fn_profile_load(profile, in.d[0], in.d[1], &e->prof, err)
+                     : (fn_profile_default(&e->prof, in.d[0] > 0 ? in.d[0] : 160, in.d[1] > 0 ? in.d[1] : 160), 0)) {
+        fn_encoder_close(e);
+        return -1;
+    }
+    if ((in.d[0] > 0 && in.d[0] != e->prof.in_h) || (in.d[1] > 0 && in.d[1] != e->prof.in_w)) {
+        fn_encoder_close(e);
+        return fn_fail(err, FN_E_SHAPE, "%s: input_size %dx%d does not match the model's %dx%d", profile,
+                       e->prof.in_h, e->prof.in_w, in.d[0], in.d[1]);
+    }
+    e->in_shape = (fn_shape){3, {e->prof.in_h, e->prof.in_w, 3, 0}};
+    fn_err perr = {0};
+    if (fn_net_plan(e->net, 1, &e->in_shape, &perr)) {
+        fn_encoder_close(e);
+        *err = perr;
+        return -1;
+    }
+    fn_shape os;
+    fn_net_output(e->net, 0, &os);
+    e->dim = (int)fn_shape_count(&os);
+    e->max_pixels = FN_IMAGE_DEFAULT_MAX_PIXELS;
+    fn_hash h;
+    fn_hash_init(&h);
+    if ((json && fn_hash_file(&h, json, err)) || fn_hash_file(&h, weights, err) ||
+        (have_profile && fn_hash_file(&h, profile, err))) {
+        fn_encoder_close(e);
+        return -1;
+    }
+    fn_hash_hex(&h, e->fingerprint);
+    return 0;
+}
+
+void fn_encoder_close(fn_encoder *e)
+{
+    fn_net_free(e->net);
+    free(e->batch);
+    memset(e, 0, sizeof *e);
+}
+
+size_t fn_encoder_input_floats(const fn_encoder *e)
+{
+    return (size_t)e->prof.in_h * e->prof.in_w * 3;
+}
+
+int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, float *in, fn_err *err)
+{
+    fn_image img = {0};
+    if (fn_image_load(path, e->max_pixels, &img, err))
+        return -1;
+    int rc = lm ? fn_preprocess_aligned(&e->prof, &img, lm, in, err) : fn_preprocess(&e->prof, &img, in, err);
+    fn_image_free(&img);
+    if (rc)
+        return fn_wrap(err, "%s: ", path);
+    return 0;
+}
+
+int fn_encoder_run(fn_encoder *e, const float *in, int n, float *emb, fn_err *err)
+{
+    if (fn_net_run(e->net, in, n, &e->in_shape, err))
+        return -1;
+    memcpy(emb, fn_net_output(e->net, 0, NULL), sizeof(float) * (size_t)n * e->dim);
+    if (e->prof.l2_normalize)
+        for (int k = 0; k < n; k++)
+            fn_l2_normalize(emb + (size_t)k * e->dim, e->dim);
+    return 0;
+}
+
+int fn_encoder_encode_files(fn_encoder *e, const char *const *paths, const double *const *lms, int n,
+                            float *emb, fn_err *err)
+{
+    const size_t per = fn_encoder_input_floats(e);
+    const int chunk = 16;
+    if (!e->batch) {
+        e->batch = malloc(sizeof(float) * per * chunk);
+        if (!e->batch)
+            return fn_fail(err, FN_E_NOMEM, "out of memory");
+        e->batch_cap = chunk;
+    }
+    for (int start = 0; start < n; start += chunk) {
+        int m = n - start < chunk ? n - start : chunk;
+        for (int k = 0; k < m; k++)
+            if (fn_encoder_prepare(e, paths[start + k], lms ? lms[start + k] : NULL, e->batch + per * k, err))
+                return -1;
+        if (fn_encoder_run(e, e->batch, m, emb + (size_t)start * e->dim, err))
+            return -1;
+    }
+    return 0;
+}

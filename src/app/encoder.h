@@ -1,0 +1,46 @@
+/* encoder.h - photos in, embeddings out: a loaded model plus its preprocessing
+ * profile (facenet.json beside model.json) and a fingerprint of both.
+ *
+ *   fn_encoder enc;
+ *   if (fn_encoder_open(&enc, "m/model.json", "m/model.h5", "m/facenet.json", &err)) ...
+ *   float emb[2 * FN_MAX_DIM];
+ *   const char *paths[2] = {"a.jpg", "b.jpg"};
+ *   if (fn_encoder_encode_files(&enc, paths, NULL, 2, emb, &err)) ...
+ *   fn_encoder_close(&enc);
+ *
+ * Images are taken as face crops (the course photos are) and resized to the model's
+ * input size, or aligned from 5 landmarks when they are given.  Embeddings are
+ * L2-normalised unless the profile says otherwise (dlib's descriptor is not). */
+#ifndef FN_ENCODER_H
+#define FN_ENCODER_H
+
+#include "app/profile.h"
+#include "core/error.h"
+#include "net/net.h"
+
+typedef struct {
+    fn_net *net;
+    fn_profile prof;
+    int dim;                 /* embedding size */
+    size_t max_pixels;       /* images larger than this are refused before decoding */
+    char fingerprint[40];    /* of model.json + model.h5 + facenet.json */
+    fn_shape in_shape;       /* H x W x 3 */
+    float *batch;            /* scratch for encode_files */
+    int batch_cap;
+} fn_encoder;
+
+/* json may be NULL (full-model h5); profile may be NULL or a missing file (defaults). */
+int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
+                    fn_err *err);
+void fn_encoder_close(fn_encoder *e);
+size_t fn_encoder_input_floats(const fn_encoder *e);
+/* Decode and preprocess one image (aligned when lm != NULL) into in (input_floats). */
+int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, float *in,
+                       fn_err *err);
+/* Run n prepared inputs; emb receives n x dim values (normalised per the profile). */
+int fn_encoder_run(fn_encoder *e, const float *in, int n, float *emb, fn_err *err);
+/* Prepare and run n files (lms: n landmark pointers or NULL); all or nothing. */
+int fn_encoder_encode_files(fn_encoder *e, const char *const *paths, const double *const *lms,
+                            int n, float *emb, fn_err *err);
+
+#endif

@@ -1,0 +1,240 @@
+/* cmd_encode.c - `facenet encode`: many images to an embeddings file, in batches,
+ * with a progress bar on a terminal, skipping (and counting) unreadable images, and
+ * sharding so several machines can split one collection. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/encoder.h"
+#include "cli/cli.h"
+#include "io/embeddings.h"
+#include "io/landmarks.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void progress(int done, int total, double t0)
+{
+    double el = now() - t0, rate = el > 0 ? done / el : 0;
+    double eta = rate > 0 ? (total - done) / rate : 0;
+    int width = 30, fill = total ? (int)((double)done / total * width) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %d/%d  %.1f img/s  ETA %dm%02ds ", bar, done, total, rate, (int)eta / 60, (int)eta % 60);
+    fflush(stderr);
+}
+
+/* Landmarks of an image: by its key, else by its last two path components
+ * ("Name/Name_0001.jpg", as LFW lists them). */
+const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key)
+{
+    const double *p = fn_landmarks_find(lm, key);
+    if (p)
+        return p;
+    const char *s = key + strlen(key);
+    int slashes = 0;
+    while (s > key && slashes < 2)
+        if (*--s == '/' && ++slashes == 2)
+            s++;
+    return s != key ? fn_landmarks_find(lm, s) : NULL;
+}
+
+int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
+                        const fn_landmarks *lms, const char *lm_name, int batch, float *emb, int *ok,
+                        int *n_ok, fn_err *err)
+{
+    const size_t per = fn_encoder_input_floats(enc);
+    float *in = malloc(sizeof(float) * per * (size_t)batch), *out = malloc(sizeof(float) * (size_t)enc->dim * batch);
+    int *slot = malloc(sizeof(int) * (size_t)batch);
+    if (!in || !out || !slot) {
+        free(in), free(out), free(slot);
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    }
+    int tty = isatty(2) && n > 1, rc = 0, idx = 0;
+    double t0 = now();
+    *n_ok = 0;
+    while (idx < n && !rc) {
+        int m_in = 0;
+        for (; m_in < batch && idx < n; idx++) {
+            const double *lm = NULL;
+            fn_err e2 = {0};
+            int bad = 0;
+            ok[idx] = 0;
+            if (lms && !(lm = fn_cli_find_landmarks(lms, keys[idx]))) {
+                fn_fail(&e2, FN_E_NOTFOUND, "%s: no landmarks for it in %s", paths[idx], lm_name);
+                bad = 1;
+            }
+            if (!bad && fn_encoder_prepare(enc, paths[idx], lm, in + per * m_in, &e2))
+                bad = 1;
+            if (bad) {
+                if (tty)
+                    fputc('\n', stderr);
+                fn_cli_fail("%s (skipped)", e2.msg);
+                for (int j = 0; j < enc->dim; j++)
+                    emb[(size_t)idx * enc->dim + j] = NAN;
+            } else {
+                slot[m_in++] = idx;
+            }
+        }
+        if (m_in && fn_encoder_run(enc, in, m_in, out, err)) {
+            rc = -1;
+            break;
+        }
+        for (int k = 0; k < m_in; k++) {
+            memcpy(emb + (size_t)slot[k] * enc->dim, out + (size_t)k * enc->dim, sizeof(float) * enc->dim);
+            ok[slot[k]] = 1;
+            (*n_ok)++;
+        }
+        if (tty)
+            progress(idx, n, t0);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    free(in), free(out), free(slot);
+    return rc;
+}
+
+int fn_cmd_encode(int argc, char **argv)
+{
+    fn_model_args m = {0};
+    fn_image_list list = {0};
+    const char *outs[8], *lm_path = NULL;
+    int n_out = 0;
+    int batch = 16, threads = 0, shard_k = 0, shard_n = 1, json = 0;
+    double lm_scale = 1.0;
+    fn_err err = {0};
+    int rc = FN_EXIT_ERROR;
+    for (int i = 1; i < argc; i++) {
+        int r = fn_cli_model_opt(&m, argc, argv, &i);
+        const char *v;
+        if (r < 0)
+            goto done;
+        if (r)
+            continue;
+        if (!strcmp(argv[i], "--batch")) {
+            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_int("--batch", v, 1, 4096, &batch))
+                goto done;
+        } else if (!strcmp(argv[i], "--threads")) {
+            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_int("--threads", v, 1, 1024, &threads))
+                goto done;
+        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (n_out == 8) {
+                fn_cli_fail("encode: at most 8 outputs");
+                goto done;
+            }
+            if (!(outs[n_out++] = fn_cli_value(argc, argv, &i)))
+                goto done;
+        } else if (!strcmp(argv[i], "--shard")) {
+            if (!(v = fn_cli_value(argc, argv, &i)))
+                goto done;
+            if (sscanf(v, "%d/%d", &shard_k, &shard_n) != 2 || shard_n < 1 || shard_k < 0 || shard_k >= shard_n) {
+                fn_cli_fail("--shard: '%s' is not K/N with 0 <= K < N", v);
+                goto done;
+            }
+        } else if (!strcmp(argv[i], "--landmarks")) {
+            if (!(lm_path = fn_cli_value(argc, argv, &i)))
+                goto done;
+        } else if (!strcmp(argv[i], "--landmark-scale")) {
+            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_double("--landmark-scale", v, &lm_scale))
+                goto done;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fn_cli_fail("encode: unknown option %s", argv[i]);
+            goto done;
+        } else if (fn_image_list_add(&list, argv[i], &err)) {
+            rc = fn_cli_fail_err(&err);
+            goto done;
+        }
+    }
+    if (list.n == 0) {
+        fn_cli_fail("encode: no images given");
+        goto done;
+    }
+    if (threads)
+        openblas_set_num_threads(threads);
+    fn_encoder enc;
+    if (fn_cli_open_encoder(&m, &enc, &err)) {
+        rc = fn_cli_fail_err(&err);
+        goto done;
+    }
+    fn_landmarks lms = {0};
+    if (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) {
+        rc = fn_cli_fail_err(&err);
+        fn_encoder_close(&enc);
+        goto done;
+    }
+    /* this shard's images */
+    int total = 0;
+    for (int i = shard_k; i < list.n; i += shard_n)
+        total++;
+    const char **paths = malloc(sizeof(char *) * (size_t)(total ? total : 1));
+    const char **keys = malloc(sizeof(char *) * (size_t)(total ? total : 1));
+    const char **okpaths = malloc(sizeof(char *) * (size_t)(total ? total : 1));
+    int *okf = malloc(sizeof(int) * (size_t)(total ? total : 1));
+    float *emb = malloc(sizeof(float) * (size_t)enc.dim * (size_t)(total ? total : 1));
+    if (!paths || !keys || !okpaths || !okf || !emb) {
+        fn_cli_fail("out of memory");
+        goto cleanup;
+    }
+    for (int i = shard_k, k = 0; i < list.n; i += shard_n, k++)
+        paths[k] = list.path[i], keys[k] = list.key[i];
+    double t0 = now();
+    int ok = 0;
+    if (fn_cli_encode_paths(&enc, paths, keys, total, lm_path ? &lms : NULL, lm_path, batch, emb, okf, &ok, &err)) {
+        rc = fn_cli_fail_err(&err);
+        goto cleanup;
+    }
+    int skipped = total - ok;
+    for (int i = 0, k = 0; i < total; i++) /* compact the successes */
+        if (okf[i]) {
+            okpaths[k] = paths[i];
+            memmove(emb + (size_t)k * enc.dim, emb + (size_t)i * enc.dim, sizeof(float) * enc.dim);
+            k++;
+        }
+    double el = now() - t0;
+    for (int o = 0; o < n_out; o++)
+        if (fn_write_embeddings(outs[o], okpaths, ok, enc.dim, emb, &err)) {
+            rc = fn_cli_fail_err(&err);
+            goto cleanup;
+        }
+    if (!n_out) {
+        for (int i = 0; i < ok; i++) {
+            if (json) {
+                printf("{\"path\": ");
+                fn_json_string(stdout, okpaths[i]);
+                printf(", \"embedding\": ");
+                fn_json_floats(stdout, emb + (size_t)i * enc.dim, (size_t)enc.dim);
+                printf("}\n");
+            } else {
+                printf("%s", okpaths[i]);
+                for (int j = 0; j < enc.dim; j++)
+                    printf(" %.9g", (double)emb[(size_t)i * enc.dim + j]);
+                printf("\n");
+            }
+        }
+    }
+    fprintf(stderr, "facenet: encoded %d image%s, %d skipped, in %.1f s (%.1f img/s)%s%s\n", ok, ok == 1 ? "" : "s",
+            skipped, el, el > 0 ? ok / el : 0.0, n_out ? " -> " : "", n_out ? outs[0] : "");
+    rc = ok > 0 || total == 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
+cleanup:
+    free(paths);
+    free(keys);
+    free(okf);
+    free(emb);
+    free(okpaths);
+    fn_landmarks_free(&lms);
+    fn_encoder_close(&enc);
+done:
+    fn_image_list_free(&list);
+    return rc;
+}
