@@ -75,7 +75,7 @@ extract() {
     tmp=$(mktemp -d "$CACHE/.extract.XXXXXX")
     TMPS+=("$tmp")
     if ! tar -xzmf "$1" -C "$tmp" --strip-components=1 "${MEMBERS[@]}" 2>"$tmp/.err"; then
-        ERRMSG="cannot extract $1: $(head -n 1 "$tmp/.err")"
+        ERRMSG="cannot extract $1: $(grep -m 1 . "$tmp/.err")"
         return 1
     fi
     rm -f "$tmp/.err"
