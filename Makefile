@@ -54,14 +54,14 @@ $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Tests need the CLI and tools too (end-to-end tests drive them).
-test: all
+test: all weights
 	@BUILD=$(BUILD) bash tests/run.sh
 
 asan:

@@ -32,11 +32,12 @@
 #include <sys/stat.h>
 
 #include "io/h5.h"
+#include "../tools/lib/keras_h5w.h"
+#include "app/align.h"
 #include "lib/testutil.h"
 
 /* The writer lives in tools/lib, which the Makefile links into tools only; compile it
  * into this test so it can be exercised directly. */
-#include "../tools/lib/keras_h5w.c"
 
 #define MANIFEST_NAME "face_recognition_model-weights_manifest.json"
 #define BIN_NAME "face_recognition_model.bin"
@@ -854,11 +855,21 @@ static void t_convert_ok(void **state)
     snprintf(p, sizeof p, "%s/facenet.json", out);
     cJSON *prof = tu_read_json(p);
     assert_non_null(prof);
+    /* the alignment template must round-trip at full precision (4 decimals give
+     * off-by-one chip pixels) */
+    double tmpl[10];
+    fn_align_dlib_template(150, 0.25, tmpl);
+    const cJSON *jt = cJSON_GetObjectItem(prof, "align_template");
+    assert_int_equal(cJSON_GetArraySize(jt), 10);
+    for (int i = 0; i < 10; i++)
+        assert_true(cJSON_GetArrayItem(jt, i)->valuedouble == tmpl[i]);
+    cJSON_DeleteItemFromObject(prof, "align_template");
     char *txt = cJSON_PrintUnformatted(prof);
     assert_string_equal(txt, "{\"input_size\":[150,150],\"resize\":\"bilinear\","
                              "\"mean\":[122.782,117.001,104.298],\"std\":255,"
                              "\"channel_order\":\"rgb\",\"threshold\":0.6,"
-                             "\"l2_normalize\":false}");
+                             "\"l2_normalize\":false,\"pad_to_square\":\"center\","
+                             "\"align_mode\":\"dlib\"}");
     cJSON_free(txt);
     cJSON_Delete(prof);
 

@@ -67,6 +67,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/align.h"
 #include "core/error.h"
 #include "lib/keras_h5w.h"
 #include "lib/tfjs_manifest.h"
@@ -573,6 +574,21 @@ static char *profile_json(void)
     cJSON_AddStringToObject(root, "channel_order", "rgb");
     cJSON_AddNumberToObject(root, "threshold", 0.6);
     cJSON_AddBoolToObject(root, "l2_normalize", 0);
+    /* Inputs that are not 150x150: face-api pads to a centred square, then resizes. */
+    cJSON_AddStringToObject(root, "pad_to_square", "center");
+    /* Landmark alignment as dlib makes its 150 px chips (padding 0.25): the template is
+     * dlib's mean face; the "dlib" mode samples like dlib's extract_image_chip. */
+    double tmpl[10];
+    fn_align_dlib_template(INPUT_SIZE, 0.25, tmpl);
+    cJSON_AddStringToObject(root, "align_mode", "dlib");
+    /* %.17g, not cJSON's number printer: that one accepts a 1-ulp round-trip error */
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < 10; i++) {
+        char num[40];
+        snprintf(num, sizeof num, "%.17g", tmpl[i]);
+        cJSON_AddItemToArray(arr, cJSON_CreateRaw(num));
+    }
+    cJSON_AddItemToObject(root, "align_template", arr);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;

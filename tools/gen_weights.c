@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     }
     if (rc) {
         fn_kh5w_abort(w);
-        fprintf(stderr, "gen_weights: %s: %s\n", out, err.msg);
+        fprintf(stderr, "gen_weights: %s\n", err.msg); /* the writer's messages name the file */
     } else {
         printf("%s: %zu parameters, %d layers, seed %llu, %s layout\n", out, fn_net_param_count(net),
                net->n_layers, seed, full ? "model.save()" : "save_weights()");

@@ -169,7 +169,7 @@ int fn_cmd_verify(int argc, char **argv)
             fn_json_string(stdout, a.pos[1]);
             printf(", \"name\": ");
             fn_json_string(stdout, a.pos[0]);
-            printf(", \"distance\": %.9g, \"threshold\": %.9g, \"match\": %s}\n", (double)best, thr,
+            printf(", \"distance\": %.9g, \"threshold\": %.6g, \"match\": %s}\n", (double)best, thr,
                    same ? "true" : "false");
         } else {
             printf("%s: distance to %s %.4f %s threshold %.4g: %s\n", a.pos[1], a.pos[0], (double)best,
@@ -233,7 +233,7 @@ int fn_cmd_identify(int argc, char **argv)
                 printf("null");
             printf(", \"closest\": ");
             fn_json_string(stdout, who);
-            printf(", \"distance\": %.9g, \"threshold\": %.9g}\n", (double)dist[i], thr);
+            printf(", \"distance\": %.9g, \"threshold\": %.6g}\n", (double)dist[i], thr);
         } else if (known) {
             printf("%s: %s (distance %.4f)\n", a.pos[i], who, (double)dist[i]);
         } else {

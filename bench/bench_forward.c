@@ -1,0 +1,100 @@
+/* bench_forward.c - time the forward pass of a model: median (and min/max) over
+ * repeated runs at a given batch size, for the GEMM kernels and (optionally) the
+ * naive reference kernels, in one process so their ratio is measured under the same
+ * conditions.  Inputs are deterministic pseudo-random values.
+ *
+ *   bench_forward --model-json M.json --weights W.h5 [--batch N] [--runs R] [--reference]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/net.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int bench(fn_net *net, const float *in, int batch, int runs, int reference, const char *label)
+{
+    fn_err err = {0};
+    fn_net_set_reference(net, reference);
+    if (fn_net_run(net, in, batch, NULL, &err)) { /* warm-up, plans memory */
+        fprintf(stderr, "bench_forward: %s\n", err.msg);
+        return -1;
+    }
+    double *t = malloc(sizeof(double) * (size_t)runs);
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        fn_net_run(net, in, batch, NULL, &err);
+        t[r] = now() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof *t, cmp);
+    double med = t[runs / 2];
+    printf("%-10s batch %-3d runs %-3d median %8.2f ms  (%.2f ms/image, %.1f images/s, %.2f GMAC/s)  min %.2f max %.2f\n",
+           label, batch, runs, med * 1e3, med * 1e3 / batch, batch / med, fn_net_macs(net) * batch / med / 1e9,
+           t[0] * 1e3, t[runs - 1] * 1e3);
+    free(t);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *json = NULL, *weights = NULL;
+    int batch = 1, runs = 10, reference = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model-json") && i + 1 < argc)
+            json = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
+            weights = argv[++i];
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reference"))
+            reference = 1;
+        else {
+            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--reference]\n");
+            return 2;
+        }
+    }
+    if (!weights || batch < 1 || runs < 1) {
+        fprintf(stderr, "bench_forward: --weights is required\n");
+        return 2;
+    }
+    fn_err err = {0};
+    fn_net *net;
+    fn_load_opts o = {.model_json = json, .weights = weights};
+    if (fn_net_load(&o, &net, &err)) {
+        fprintf(stderr, "bench_forward: %s\n", err.msg);
+        return 2;
+    }
+    fn_shape s = fn_net_input_shape(net);
+    size_t per = 1;
+    for (int d = 0; d < s.rank; d++)
+        per *= (size_t)(s.d[d] > 0 ? s.d[d] : 1);
+    float *in = malloc(sizeof(float) * per * (size_t)batch);
+    unsigned r = 1;
+    for (size_t i = 0; i < per * (size_t)batch; i++) {
+        r = r * 1664525u + 1013904223u;
+        in[i] = (float)((r >> 8) & 0xffff) / 65535.0f;
+    }
+    int rc = bench(net, in, batch, runs, 0, "gemm");
+    if (!rc && reference)
+        rc = bench(net, in, batch, runs < 3 ? runs : 3, 1, "reference");
+    printf("model %s: %.3f GMAC/image, planned arena %.2f MiB\n", weights, fn_net_macs(net) / 1e9,
+           fn_net_arena_bytes(net) / 1048576.0);
+    free(in);
+    fn_net_free(net);
+    return rc ? 2 : 0;
+}
