@@ -1,6 +1,8 @@
 /* profile.c - facenet.json parsing and image -> input tensor (see profile.h). */
 #include "app/profile.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -273,36 +275,13 @@ done:
 int fn_profile_load(const char *path, int model_h, int model_w, fn_profile *p, fn_err *err)
 {
     fn_profile_default(p, model_h, model_w);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
-    }
-    if ((unsigned long long)sb.st_size > MAX_PROFILE_BYTES) {
-        fclose(f);
-        return fn_fail(err, FN_E_FORMAT, "%s: %lld bytes is too large for a profile", path,
-                       (long long)sb.st_size);
-    }
-    size_t len = (size_t)sb.st_size;
-    char *buf = malloc(len + 1);
-    if (!buf) {
-        fclose(f);
-        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(buf, 1, len, f);
-    int rd_err = ferror(f);
-    fclose(f);
-    if (got != len || rd_err) {
-        free(buf);
-        return fn_fail(err, FN_E_IO, "%s: read error", path);
-    }
-    buf[len] = '\0';
+    if (stat(path, &sb) != 0 && errno == ENOENT)
+        return 0; /* no profile: the course's defaults */
+    char *buf;
+    size_t len;
+    if (fn_read_file(path, MAX_PROFILE_BYTES, &buf, &len, err))
+        return -1;
     if (strlen(buf) != len) {
         free(buf);
         return fn_fail(err, FN_E_FORMAT, "%s: contains a NUL byte, not a JSON text", path);

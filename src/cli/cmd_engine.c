@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "net/graph.h"
 
 /* "HxWxC" (or any rank up to FN_MAX_RANK, 'x'-separated). */
@@ -116,34 +117,20 @@ int fn_cmd_info(int argc, char **argv)
     return FN_EXIT_OK;
 }
 
+#define FN_MAX_RAW_BYTES ((size_t)4 << 30)
+
 static int read_floats(const char *path, size_t per, float **out, int *n, fn_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fn_fail(err, FN_E_IO, "%s: cannot open file", path);
-    struct stat st;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
-    }
-    size_t bytes = (size_t)st.st_size, one = per * sizeof(float);
-    if (bytes == 0 || bytes % one) {
-        fclose(f);
-        return fn_fail(err, FN_E_SHAPE, "%s: %zu bytes is not a whole number of inputs of %zu floats", path,
-                       bytes, per);
-    }
-    if (bytes / one > 65536) {
-        fclose(f);
-        return fn_fail(err, FN_E_ARG, "%s: more than 65536 inputs in one file", path);
-    }
-    float *buf = malloc(bytes);
-    if (!buf || fread(buf, 1, bytes, f) != bytes) {
+    char *buf;
+    size_t bytes, one = per * sizeof(float);
+    if (fn_read_file(path, FN_MAX_RAW_BYTES, &buf, &bytes, err))
+        return -1;
+    if (bytes == 0 || bytes % one || bytes / one > 65536) {
         free(buf);
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: read failed", path);
+        return fn_fail(err, FN_E_SHAPE, "%s: %zu bytes is not a whole number (1 to 65536) of inputs of %zu floats",
+                       path, bytes, per);
     }
-    fclose(f);
-    *out = buf;
+    *out = (float *)buf; /* malloc'd: suitably aligned for float */
     *n = (int)(bytes / one);
     return 0;
 }

@@ -7,6 +7,8 @@
  */
 #include "io/image.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -331,32 +333,10 @@ int fn_image_load(const char *path, size_t max_pixels, fn_image *img, fn_err *er
 {
     img->w = img->h = 0;
     img->rgb = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
-    }
-    if ((unsigned long long)sb.st_size > MAX_FILE_BYTES) {
-        fclose(f);
-        return fn_fail(err, FN_E_UNSUPPORTED, "%s: file is %lld bytes, more than the %zu allowed",
-                       path, (long long)sb.st_size, MAX_FILE_BYTES);
-    }
-    size_t len = (size_t)sb.st_size;
-    unsigned char *buf = malloc(len ? len : 1);
-    if (!buf) {
-        fclose(f);
-        return fn_fail(err, FN_E_NOMEM, "%s: out of memory reading %zu bytes", path, len);
-    }
-    size_t got = fread(buf, 1, len, f);
-    int rd_err = ferror(f);
-    fclose(f);
-    if (got != len || rd_err) {
-        free(buf);
-        return fn_fail(err, FN_E_IO, "%s: read error (%zu of %zu bytes)", path, got, len);
-    }
+    char *buf;
+    size_t len;
+    if (fn_read_file(path, MAX_FILE_BYTES, &buf, &len, err))
+        return -1;
     int rc = fn_image_load_mem(buf, len, path, max_pixels, img, err);
     free(buf);
     return rc;

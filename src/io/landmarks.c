@@ -2,6 +2,8 @@
  * (see landmarks.h). */
 #include "io/landmarks.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -147,32 +149,10 @@ int fn_landmarks_load(const char *path, double scale, fn_landmarks *lm, fn_err *
 {
     lm->items = NULL;
     lm->n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
-    }
-    if ((unsigned long long)sb.st_size > MAX_FILE_BYTES) {
-        fclose(f);
-        return fn_fail(err, FN_E_UNSUPPORTED, "%s: file is %lld bytes, more than the %zu allowed",
-                       path, (long long)sb.st_size, MAX_FILE_BYTES);
-    }
-    size_t len = (size_t)sb.st_size;
-    char *buf = malloc(len ? len : 1);
-    if (!buf) {
-        fclose(f);
-        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(buf, 1, len, f);
-    int rd_err = ferror(f);
-    fclose(f);
-    if (got != len || rd_err) {
-        free(buf);
-        return fn_fail(err, FN_E_IO, "%s: read error", path);
-    }
+    char *buf;
+    size_t len;
+    if (fn_read_file(path, MAX_FILE_BYTES, &buf, &len, err))
+        return -1;
     int rc = fn_landmarks_parse(buf, len, path, scale, lm, err);
     free(buf);
     return rc;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "layers/ops.h"
 #include "net/graph.h"
 
@@ -12,36 +13,14 @@
 
 static int read_text(const char *path, char **out, fn_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fn_fail(err, FN_E_IO, "%s: cannot open file", path);
-    struct stat st;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        fclose(f);
+    size_t len;
+    if (fn_read_file(path, FN_MAX_JSON_BYTES, out, &len, err))
+        return -1;
+    if (len == 0) {
+        free(*out);
+        *out = NULL;
         return fn_fail(err, FN_E_FORMAT, "%s: file is empty", path);
     }
-    if ((size_t)st.st_size > FN_MAX_JSON_BYTES) {
-        fclose(f);
-        return fn_fail(err, FN_E_FORMAT, "%s: file is too large for a model config (%lld bytes)", path,
-                       (long long)st.st_size);
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        fclose(f);
-        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    if (got != (size_t)st.st_size) {
-        free(buf);
-        return fn_fail(err, FN_E_IO, "%s: short read", path);
-    }
-    buf[got] = '\0';
-    *out = buf;
     return 0;
 }
 

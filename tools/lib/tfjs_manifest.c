@@ -2,6 +2,8 @@
  * checked before use; shards are read whole and their sizes must match exactly. */
 #include "tfjs_manifest.h"
 
+#include "core/file.h"
+
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -16,37 +18,10 @@
 
 static int read_whole(const char *path, unsigned char **buf, size_t *len, fn_err *err)
 {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
-    }
-    if (st.st_size < 0 || (unsigned long long)st.st_size > MAX_FILE_BYTES) {
-        fclose(f);
-        return fn_fail(err, FN_E_FORMAT, "%s: file too large (%lld bytes)", path,
-                       (long long)st.st_size);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *p = malloc(n + 1); /* +1: room for a NUL, and never malloc(0) */
-    if (!p) {
-        fclose(f);
-        return fn_fail(err, FN_E_NOMEM, "%s: out of memory reading %zu bytes", path, n);
-    }
-    size_t got = fread(p, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != n) {
-        free(p);
-        return fn_fail(err, FN_E_IO, "%s: short read (%zu of %zu bytes)", path, got, n);
-    }
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
+    char *p;
+    if (fn_read_file(path, MAX_FILE_BYTES, &p, len, err))
+        return -1;
+    *buf = (unsigned char *)p;
     return 0;
 }
 

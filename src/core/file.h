@@ -1,0 +1,15 @@
+/* file.h - read a whole regular file, with the checks every input file needs
+ * (exists, is a regular file, not larger than the caller allows, fully read). */
+#ifndef FN_FILE_H
+#define FN_FILE_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+/* *data receives a malloc'd copy of the file plus a terminating NUL (not counted in
+ * *len).  A missing or unreadable file is FN_E_IO, a file over max_bytes FN_E_FORMAT;
+ * every message starts with the path. */
+int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, fn_err *err);
+
+#endif
