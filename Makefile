@@ -31,6 +31,8 @@ TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test asan bench weights demo clean
+# keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
+.SECONDARY:
 all: deps-check $(LIB) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
 
 # Install missing Debian packages (no-op when everything is there).
