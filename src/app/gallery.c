@@ -1042,6 +1042,15 @@ static int check_body(fn_gallery *g, fn_err *err)
                            "%s: %lld embeddings but no model record", g->path, n);
     }
 
+    /* Enrollment times: numbers within years 1970..9999 (listing formats them). */
+    if (query_int(g,
+                  "SELECT count(*) FROM embedding WHERE typeof(enrolled) NOT IN ('real', 'integer')"
+                  " OR enrolled < 0 OR enrolled >= 253402300800",
+                  &n, err, "checking enrollment times"))
+        return -1;
+    if (n)
+        return fn_fail(err, FN_E_FORMAT, "%s: %lld embeddings have an impossible enrollment time", g->path, n);
+
     /* Names, and identities left without any embedding. */
     if (prep(g,
              "SELECT i.name, (SELECT count(*) FROM embedding e WHERE e.identity_id = i.id)"

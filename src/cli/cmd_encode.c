@@ -136,7 +136,10 @@ int fn_cmd_encode(int argc, char **argv)
         } else if (!strcmp(argv[i], "--shard")) {
             if (!(v = fn_cli_value(argc, argv, &i)))
                 goto done;
-            if (sscanf(v, "%d/%d", &shard_k, &shard_n) != 2 || shard_n < 1 || shard_k < 0 || shard_k >= shard_n) {
+            char *end;
+            long k = strtol(v, &end, 10), nn = *end == '/' ? strtol(end + 1, &end, 10) : 0;
+            shard_k = (int)k, shard_n = (int)nn;
+            if (*end || nn < 1 || nn > 1000000 || k < 0 || k >= nn) {
                 fn_cli_fail("--shard: '%s' is not K/N with 0 <= K < N", v);
                 goto done;
             }
@@ -159,6 +162,13 @@ int fn_cmd_encode(int argc, char **argv)
     if (list.n == 0) {
         fn_cli_fail("encode: no images given");
         goto done;
+    }
+    for (int o = 0; o < n_out; o++) { /* refuse a bad output name before the work */
+        const char *dot = strrchr(outs[o], '.');
+        if (!dot || (strcmp(dot, ".npy") && strcmp(dot, ".csv") && strcmp(dot, ".h5") && strcmp(dot, ".hdf5"))) {
+            fn_cli_fail("%s: unknown output format (use .npy, .csv or .h5)", outs[o]);
+            goto done;
+        }
     }
     if (threads)
         openblas_set_num_threads(threads);
@@ -202,6 +212,10 @@ int fn_cmd_encode(int argc, char **argv)
             k++;
         }
     double el = now() - t0;
+    if (ok == 0 && total > 0) { /* nothing encoded: keep any previous outputs */
+        fn_cli_fail("encode: none of the %d images could be encoded%s", total, n_out ? "; outputs left untouched" : "");
+        goto cleanup;
+    }
     for (int o = 0; o < n_out; o++)
         if (fn_write_embeddings(outs[o], okpaths, ok, enc.dim, emb, &err)) {
             rc = fn_cli_fail_err(&err);

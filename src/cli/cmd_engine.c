@@ -69,7 +69,18 @@ int fn_cmd_info(int argc, char **argv)
         return fn_cli_fail_err(&err);
     fn_shape in = fn_net_input_shape(net);
     char buf[128];
-    int planned = fn_net_plan(net, batch, have_shape ? &shape : NULL, &err) == 0;
+    fn_shape decl = fn_net_input_shape(net);
+    int known = 1;
+    for (int d = 0; d < decl.rank; d++)
+        known &= decl.d[d] > 0;
+    int planned = 0;
+    if (have_shape || known) {
+        if (fn_net_plan(net, batch, have_shape ? &shape : NULL, &err)) {
+            fn_net_free(net);
+            return fn_cli_fail_err(&err);
+        }
+        planned = 1;
+    }
     fn_shape_str(&in, buf, sizeof buf);
     printf("source:       %s\n", fn_net_source(net));
     printf("input:        %s (%s)\n", buf, net->layers[net->input].name);
@@ -122,7 +133,9 @@ int fn_cmd_info(int argc, char **argv)
 static int read_floats(const char *path, size_t per, float **out, int *n, fn_err *err)
 {
     char *buf;
-    size_t bytes, one = per * sizeof(float);
+    size_t bytes, one;
+    if (per == 0 || fn_mul_size(per, sizeof(float), &one))
+        return fn_fail(err, FN_E_SHAPE, "%s: input shape too large", path);
     if (fn_read_file(path, FN_MAX_RAW_BYTES, &buf, &bytes, err))
         return -1;
     if (bytes == 0 || bytes % one || bytes / one > 65536) {
@@ -257,6 +270,11 @@ int fn_cmd_embed(int argc, char **argv)
                 free(files);
                 return fn_cli_fail("embed: the model accepts any input size: give --input-shape HxWxC");
             }
+    if (fn_net_plan(net, 1, &in, &err)) { /* checks the shape before any file is read */
+        fn_net_free(net);
+        free(files);
+        return fn_cli_fail_err(&err);
+    }
     for (int f = 0; f < nfiles; f++) {
         float *data = NULL;
         int n = 0;

@@ -278,13 +278,17 @@ int fn_cmd_db(int argc, char **argv)
             int dim = 0;
             fn_gallery_model(g, fp, sizeof fp, &dim, &err);
             for (int i = 0; i < n; i++) {
-                char when[32];
-                time_t t = (time_t)ids[i].last_time;
-                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime(&t));
+                char when[32] = "?";
+                double lt = ids[i].last_time;
+                struct tm tmv;
+                time_t t = (time_t)(lt >= 0 && lt < 253402300800.0 ? lt : 0); /* years 1970-9999 */
+                if (lt >= 0 && lt < 253402300800.0 && gmtime_r(&t, &tmv))
+                    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tmv);
                 if (a.json) {
                     printf("{\"name\": ");
                     fn_json_string(stdout, ids[i].name);
-                    printf(", \"embeddings\": %d, \"last_enrolled\": \"%sZ\"}\n", ids[i].count, when);
+                    printf(", \"embeddings\": %d, \"last_enrolled\": \"%s%s\"}\n", ids[i].count, when,
+                           strcmp(when, "?") ? "Z" : "");
                 } else {
                     printf("%-24s %3d embedding%s  last enrolled %s UTC\n", ids[i].name, ids[i].count,
                            ids[i].count == 1 ? " " : "s", when);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/encoder.h"
@@ -97,22 +98,33 @@ const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap)
     return env && *env ? env : FN_DEFAULT_MODEL;
 }
 
+/* The model files the options name: --model-json / --weights win, else DIR/model.json
+ * (when it exists; a full-model .h5 carries its own config) and DIR/model.h5. */
+static void model_files(const fn_model_args *m, char *json, char *h5, char *prof, size_t cap, const char **j,
+                        const char **w)
+{
+    char dirbuf[PATH_MAX];
+    const char *dir = fn_cli_model_dir(m, dirbuf, sizeof dirbuf);
+    snprintf(json, cap, "%s/model.json", dir);
+    snprintf(h5, cap, "%s/model.h5", dir);
+    snprintf(prof, cap, "%s/facenet.json", dir);
+    *j = m->json ? m->json : (!m->weights || m->dir) && access(json, F_OK) == 0 ? json : NULL;
+    *w = m->weights ? m->weights : h5;
+}
+
 int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
 {
-    if (m->json || m->weights) {
-        if (!m->weights && !m->dir)
-            return fn_fail(err, FN_E_ARG, "--model-json needs --weights (or --model DIR)");
-        char h5[PATH_MAX];
-        const char *w = m->weights;
-        if (!w) {
-            snprintf(h5, sizeof h5, "%s/model.h5", m->dir);
-            w = h5;
-        }
-        fn_load_opts o = {.model_json = m->json, .weights = w, .no_fuse = m->no_fuse};
-        return fn_net_load(&o, net, err);
+    char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
+    const char *j, *w;
+    model_files(m, json, h5, prof, sizeof json, &j, &w);
+    if (!m->dir && !m->json && !m->weights) {
+        struct stat st;
+        if (stat(w, &st))
+            return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
+                           w);
     }
-    char buf[PATH_MAX];
-    return fn_net_load_dir(fn_cli_model_dir(m, buf, sizeof buf), m->no_fuse, net, err);
+    fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse};
+    return fn_net_load(&o, net, err);
 }
 
 void fn_json_string(FILE *f, const char *s)
@@ -143,15 +155,11 @@ void fn_json_floats(FILE *f, const float *v, size_t n)
 
 int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
 {
-    char dirbuf[PATH_MAX], json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
-    const char *dir = fn_cli_model_dir(m, dirbuf, sizeof dirbuf);
-    snprintf(json, sizeof json, "%s/model.json", dir);
-    snprintf(h5, sizeof h5, "%s/model.h5", dir);
-    snprintf(prof, sizeof prof, "%s/facenet.json", dir);
-    const char *j = m->json ? m->json : (access(json, F_OK) == 0 ? json : NULL);
-    const char *w = m->weights ? m->weights : h5;
-    if (access(w, F_OK) && !m->weights && !m->dir && !m->json)
+    char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
+    const char *j, *w;
+    model_files(m, json, h5, prof, sizeof json, &j, &w);
+    if (!m->dir && !m->json && !m->weights && access(w, F_OK))
         return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
-                       dir);
+                       w);
     return fn_encoder_open(enc, j, w, prof, err);
 }

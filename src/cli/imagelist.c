@@ -76,9 +76,11 @@ static int walk(fn_image_list *l, const char *dir, const char *rel, int depth, f
         char path[4096], key[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         snprintf(key, sizeof key, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-        struct stat st;
-        if (stat(path, &st))
+        struct stat st, lst;
+        if (stat(path, &st) || lstat(path, &lst))
             continue;
+        if (S_ISDIR(st.st_mode) && S_ISLNK(lst.st_mode))
+            continue; /* symlinked directories are not followed: no loops, no surprises */
         if (S_ISDIR(st.st_mode))
             rc = walk(l, path, key, depth + 1, err);
         else if (S_ISREG(st.st_mode) && is_image_name(names[i]))
@@ -96,13 +98,15 @@ int fn_image_list_add(fn_image_list *l, const char *arg, fn_err *err)
         FILE *f = fopen(arg + 1, "r");
         if (!f)
             return fn_fail(err, FN_E_IO, "%s: cannot open list file", arg + 1);
-        char line[4096];
+        char *line = NULL;
+        size_t cap = 0;
         int rc = 0;
-        while (!rc && fgets(line, sizeof line, f)) {
+        while (!rc && getline(&line, &cap, f) >= 0) {
             line[strcspn(line, "\r\n")] = '\0';
             if (line[0] && line[0] != '#')
                 rc = push(l, line, line, err);
         }
+        free(line);
         fclose(f);
         return rc;
     }

@@ -252,10 +252,18 @@ int fn_h5_read_floats(hid_t loc, const char *path, float *buf, size_t count, fn_
     hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
     if (d < 0)
         return fn_fail(err, FN_E_FORMAT, "dataset %s is missing", path);
-    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d), cp = H5Dget_create_plist(d);
     int rc = 0;
+    /* Weights live in this file: external raw-data files and virtual datasets would make
+     * a model file read other files of the machine. */
+    if (cp < 0 || H5Pget_external_count(cp) != 0 || H5Pget_layout(cp) == H5D_VIRTUAL)
+        rc = fn_fail(err, FN_E_UNSUPPORTED, "dataset %s: stored outside the file (external or virtual): refused", path);
+    if (cp >= 0)
+        H5Pclose(cp);
     hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
-    if (np < 0 || (size_t)np != count)
+    if (rc)
+        ;
+    else if (np < 0 || (size_t)np != count)
         rc = fn_fail(err, FN_E_SHAPE, "dataset %s: %lld values, expected %zu", path, (long long)np, count);
     else if (t < 0 || (H5Tget_class(t) != H5T_FLOAT && H5Tget_class(t) != H5T_INTEGER))
         rc = fn_fail(err, FN_E_FORMAT, "dataset %s: not a numeric dataset", path);

@@ -63,12 +63,54 @@ static int parse_inbound(spec *s, const char *src, fn_err *err)
     return 0;
 }
 
-static int find_spec(const spec *specs, int n, const char *name)
+/* Layer lookup by name: (name, index) pairs sorted by name, searched by bisection
+ * (models with tens of thousands of layers stay fast). */
+typedef struct {
+    const char *name;
+    int index;
+} name_ref;
+
+static int by_name(const void *a, const void *b)
 {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(specs[i].name, name))
-            return i;
-    return -1;
+    return strcmp(((const name_ref *)a)->name, ((const name_ref *)b)->name);
+}
+
+static int find_spec(const name_ref *sorted, int n, const char *name)
+{
+    name_ref key = {name, 0};
+    const name_ref *hit = bsearch(&key, sorted, (size_t)n, sizeof *sorted, by_name);
+    return hit ? hit->index : -1;
+}
+
+/* A min-heap of layer indices: Kahn's algorithm that always takes the ready layer that
+ * comes first in the file, so a file already in execution order keeps its order. */
+static void heap_push(int *h, int *n, int v)
+{
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+static int heap_pop(int *h, int *n)
+{
+    int top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n)
+        h[i] = v;
+    return top;
 }
 
 /* Names from input_layers / output_layers: [[name, 0, 0], ...] (or one triple). */
@@ -97,50 +139,72 @@ static int io_names(const cJSON *cfg, const char *key, const char **names, int c
 
 static int build_layers(fn_net *net, spec *specs, int n, const char *src, fn_err *err)
 {
-    /* Kahn's algorithm, stable in file order. */
     int *order = malloc(sizeof(int) * (size_t)n), *done = calloc((size_t)n, sizeof(int));
     int *src_idx = malloc(sizeof(int) * (size_t)n * FN_MAX_INPUTS);
-    int rc = -1, k = 0;
-    if (!order || !done || !src_idx) {
+    name_ref *sorted = malloc(sizeof *sorted * (size_t)n);
+    int *indeg = calloc((size_t)n, sizeof(int)), *first = calloc((size_t)n + 1, sizeof(int));
+    int *users = NULL, *heap = malloc(sizeof(int) * (size_t)n);
+    int rc = -1, k = 0, nh = 0;
+    if (!order || !done || !src_idx || !sorted || !indeg || !first || !heap) {
         fn_fail(err, FN_E_NOMEM, "out of memory");
         goto out;
     }
-    for (int i = 0; i < n; i++) {
-        if (find_spec(specs, i, specs[i].name) >= 0) {
-            fn_fail(err, FN_E_FORMAT, "%s: two layers are named %s", src, specs[i].name);
+    for (int i = 0; i < n; i++)
+        sorted[i] = (name_ref){specs[i].name, i};
+    qsort(sorted, (size_t)n, sizeof *sorted, by_name);
+    for (int i = 1; i < n; i++)
+        if (!strcmp(sorted[i].name, sorted[i - 1].name)) {
+            fn_fail(err, FN_E_FORMAT, "%s: two layers are named %s", src, sorted[i].name);
             goto out;
         }
+    size_t edges = 0;
+    for (int i = 0; i < n; i++) {
         for (int j = 0; j < specs[i].n_in; j++) {
-            int s = find_spec(specs, n, specs[i].in_names[j]);
+            int s = find_spec(sorted, n, specs[i].in_names[j]);
             if (s < 0) {
                 fn_fail(err, FN_E_FORMAT, "%s: layer %s takes input from unknown layer %s", src,
                         specs[i].name, specs[i].in_names[j]);
                 goto out;
             }
             src_idx[i * FN_MAX_INPUTS + j] = s;
+            first[s + 1]++;
+            edges++;
         }
+        indeg[i] = specs[i].n_in;
     }
-    while (k < n) {
-        int progressed = 0;
-        for (int i = 0; i < n; i++) {
-            if (done[i])
-                continue;
-            int ready = 1;
-            for (int j = 0; j < specs[i].n_in && ready; j++)
-                ready = done[src_idx[i * FN_MAX_INPUTS + j]];
-            if (ready) {
-                done[i] = 1 + k; /* position + 1 */
-                order[k++] = i;
-                progressed = 1;
+    /* consumers of each layer, as one array sliced by first[] */
+    for (int i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    users = malloc(sizeof(int) * (edges ? edges : 1));
+    int *fill = calloc((size_t)n, sizeof(int));
+    if (!users || !fill) {
+        free(fill);
+        fn_fail(err, FN_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < specs[i].n_in; j++) {
+            int s = src_idx[i * FN_MAX_INPUTS + j];
+            users[first[s] + fill[s]++] = i;
+        }
+    free(fill);
+    for (int i = 0; i < n; i++)
+        if (indeg[i] == 0)
+            heap_push(heap, &nh, i);
+    while (nh) {
+        int i = heap_pop(heap, &nh);
+        done[i] = 1 + k; /* position + 1 */
+        order[k++] = i;
+        for (int e = first[i]; e < first[i + 1]; e++)
+            if (--indeg[users[e]] == 0)
+                heap_push(heap, &nh, users[e]);
+    }
+    if (k < n) {
+        for (int i = 0; i < n; i++)
+            if (!done[i]) {
+                fn_fail(err, FN_E_FORMAT, "%s: the graph has a cycle through layer %s", src, specs[i].name);
+                goto out;
             }
-        }
-        if (!progressed) {
-            for (int i = 0; i < n; i++)
-                if (!done[i]) {
-                    fn_fail(err, FN_E_FORMAT, "%s: the graph has a cycle through layer %s", src, specs[i].name);
-                    goto out;
-                }
-        }
     }
     net->layers = calloc((size_t)n, sizeof *net->layers);
     if (!net->layers) {
@@ -186,6 +250,11 @@ out:
     free(order);
     free(done);
     free(src_idx);
+    free(sorted);
+    free(indeg);
+    free(first);
+    free(users);
+    free(heap);
     return rc;
 }
 

@@ -8,7 +8,7 @@
 static int act_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
 {
     L->flags = FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
-    return fn_parse_act(L, fn_cfg_str(cfg, "activation", "linear"), &L->act, err);
+    return fn_cfg_act(L, cfg, err);
 }
 
 static int relu_parse(fn_layer *L, const cJSON *cfg, fn_err *err)

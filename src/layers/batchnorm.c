@@ -29,9 +29,9 @@ static int bn_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
                            L->name);
         ax = cJSON_GetArrayItem(ax, 0);
     }
-    if (ax && !cJSON_IsNumber(ax))
-        return fn_fail(err, FN_E_FORMAT, "layer %s: config 'axis' must be an integer", L->name);
-    p->axis_keras = ax ? (int)ax->valuedouble : -1;
+    p->axis_keras = -1;
+    if (ax && fn_json_int(ax, -FN_MAX_RANK - 1, FN_MAX_RANK + 1, &p->axis_keras))
+        return fn_fail(err, FN_E_FORMAT, "layer %s: config 'axis' must be a small integer", L->name);
     if (fn_cfg_num(L, cfg, "epsilon", 1e-3, &p->eps, err) || fn_cfg_bool(L, cfg, "center", 1, &p->center, err) ||
         fn_cfg_bool(L, cfg, "scale", 1, &p->scale, err))
         return -1;

@@ -40,7 +40,10 @@ static int concat_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out
                 return fn_fail(err, FN_E_SHAPE, "layer %s: cannot concatenate %s and %s on axis %d", L->name,
                                s0, s1, p->axis_keras);
             }
-        out->d[a] = (out->d[a] < 0 || in[i].d[a] < 0) ? -1 : out->d[a] + in[i].d[a];
+        long long sum = (long long)out->d[a] + in[i].d[a];
+        if (out->d[a] >= 0 && in[i].d[a] >= 0 && sum > 0x7fffffff)
+            return fn_fail(err, FN_E_SHAPE, "layer %s: concatenated axis is too large", L->name);
+        out->d[a] = (out->d[a] < 0 || in[i].d[a] < 0) ? -1 : (int)sum;
     }
     p->axis = a;
     L->flags = a == r - 1 ? FN_L_STRIDED_IN | FN_L_STRIDED_OUT : 0;

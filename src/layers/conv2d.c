@@ -93,12 +93,14 @@ static int conv_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     L->priv = p;
     int ks[2], st[2], dil[2], groups;
-    const char *pad = fn_cfg_str(cfg, "padding", "valid");
+    const char *pad;
+    if (fn_cfg_string(L, cfg, "padding", "valid", &pad, err))
+        return -1;
     if (fn_cfg_int(L, cfg, "filters", 0, &p->filters, err) ||
         fn_cfg_pair(L, cfg, "kernel_size", 0, ks, err) || fn_cfg_pair(L, cfg, "strides", 1, st, err) ||
         fn_cfg_pair(L, cfg, "dilation_rate", 1, dil, err) || fn_cfg_int(L, cfg, "groups", 1, &groups, err) ||
         fn_cfg_bool(L, cfg, "use_bias", 1, &p->use_bias, err) || fn_cfg_data_format(L, cfg, err) ||
-        fn_parse_act(L, fn_cfg_str(cfg, "activation", "linear"), &L->act, err))
+        fn_cfg_act(L, cfg, err))
         return -1;
     if (p->filters <= 0 || ks[0] <= 0 || ks[1] <= 0 || st[0] <= 0 || st[1] <= 0)
         return fn_fail(err, FN_E_FORMAT, "layer %s: filters, kernel_size and strides must be positive",
@@ -227,8 +229,9 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
             fn_conv2d_naive(&one, s_in, kernel, p->bias, s_out);
         else
             fn_conv2d_gemm(&one, s_in, kernel, p->bias, s_out, cols);
-        fn_apply_act(L->act, s_out, (size_t)g.oh * g.ow, g.f, g.f);
         fn_hwc_to_chw(s_out, g.f, g.oh * g.ow, out.p + n * out_sz);
+        /* Keras applies the activation to the output as stored (softmax: over W) */
+        fn_apply_act(L->act, out.p + n * out_sz, (size_t)g.f * g.oh, g.ow, g.ow);
     }
 }
 

@@ -40,7 +40,7 @@ static int dense_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     L->priv = p;
     if (fn_cfg_int(L, cfg, "units", 0, &p->units, err) || fn_cfg_bool(L, cfg, "use_bias", 1, &p->use_bias, err) ||
-        fn_parse_act(L, fn_cfg_str(cfg, "activation", "linear"), &L->act, err))
+        fn_cfg_act(L, cfg, err))
         return -1;
     if (p->units <= 0)
         return fn_fail(err, FN_E_FORMAT, "layer %s: units must be positive", L->name);

@@ -1,15 +1,18 @@
 /* global_pool2d.c - Keras GlobalAveragePooling2D and GlobalMaxPooling2D: reduce the
  * spatial axes to one value per channel (rank-1 output, or 1x1xC with keepdims). */
 #include <float.h>
+#include <stdlib.h>
 
 #include "layers/ops.h"
 
 static int gp_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
 {
-    int keep;
-    if (fn_cfg_data_format(L, cfg, err) || fn_cfg_bool(L, cfg, "keepdims", 0, &keep, err))
+    int *keepdims = calloc(1, sizeof *keepdims);
+    if (!keepdims)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    L->priv = keepdims;
+    if (fn_cfg_data_format(L, cfg, err) || fn_cfg_bool(L, cfg, "keepdims", 0, keepdims, err))
         return -1;
-    L->priv = keep ? (void *)L : NULL; /* non-NULL marks keepdims; nothing to free */
     L->flags = fn_layer_channels_first(L) ? 0 : FN_L_STRIDED_IN;
     return 0;
 }
@@ -22,7 +25,7 @@ static int gp_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn
     fn_layer_hwc(L, in, &h, &w, &c);
     if (c <= 0)
         return fn_fail(err, FN_E_SHAPE, "layer %s: the number of channels must be known", L->name);
-    if (L->priv)
+    if (*(const int *)L->priv)
         *out = fn_layer_image(L, 1, 1, c);
     else
         *out = (fn_shape){1, {c, 0, 0, 0}};
@@ -52,7 +55,13 @@ static void gp_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_
     }
 }
 
+static void gp_destroy(fn_layer *L)
+{
+    free(L->priv);
+    L->priv = NULL;
+}
+
 const fn_op fn_op_gap2d = {.class_name = "GlobalAveragePooling2D", .parse = gp_parse, .infer = gp_infer,
-                           .forward = gp_forward};
+                           .forward = gp_forward, .destroy = gp_destroy};
 const fn_op fn_op_gmp2d = {.class_name = "GlobalMaxPooling2D", .parse = gp_parse, .infer = gp_infer,
-                           .forward = gp_forward};
+                           .forward = gp_forward, .destroy = gp_destroy};

@@ -223,28 +223,62 @@ static int is_scale_sum(const mobj *code)
            consts->items[1]->ival == 0 && consts->items[2]->type == 'i' && consts->items[2]->ival == 1;
 }
 
-/* K.l2_normalize(x, axis=A): every global/attribute name is a module path or the
- * function itself; returns the axis constant through *axis. */
+/* CPython 3.6-3.10 opcodes used by the l2_normalize lambda */
+enum { OP_RETURN_VALUE = 83, OP_LOAD_CONST = 100, OP_LOAD_ATTR = 106, OP_LOAD_GLOBAL = 116,
+       OP_LOAD_FAST = 124, OP_CALL_FUNCTION = 131, OP_CALL_FUNCTION_KW = 141, OP_LOAD_METHOD = 160,
+       OP_CALL_METHOD = 161 };
+
+static const mobj *item(const mobj *tuple, int i)
+{
+    return tuple->type == '(' && i >= 0 && i < tuple->n ? tuple->items[i] : NULL;
+}
+
+/* lambda x: K.l2_normalize(x, axis=A) (or A positional; K may be keras.backend, tf.math,
+ * tf.nn, or the function imported bare).  The bytecode must be exactly: the function
+ * looked up through a chain of module names, x, the integer constant A, the call, return. */
 static int is_l2_normalize(const mobj *code, long *axis)
 {
-    const mobj *consts = code->items[1], *names = code->items[2];
-    static const char *const allowed[] = {"K", "backend", "tf", "keras", "math", "nn", "l2_normalize"};
-    int found = 0;
-    if (code->ival != 1 || names->type != '(')
+    const mobj *bc = code->items[0], *consts = code->items[1], *names = code->items[2];
+    static const char *const modules[] = {"K", "backend", "tf", "keras", "math", "nn"};
+    if (code->ival != 1 || bc->type != 's' || bc->slen % 2 || names->type != '(')
         return 0;
-    for (int i = 0; i < names->n; i++) {
-        int ok = 0;
-        for (size_t j = 0; j < sizeof allowed / sizeof *allowed; j++)
-            ok |= str_is(names->items[i], allowed[j]);
-        if (!ok)
+    const unsigned char *op = bc->s;
+    int n = bc->slen / 2, i = 0, method = 0;
+    const mobj *name = NULL;
+    if (n < 5 || op[0] != OP_LOAD_GLOBAL)
+        return 0;
+    for (; i < n && (op[2 * i] == OP_LOAD_GLOBAL || op[2 * i] == OP_LOAD_ATTR || op[2 * i] == OP_LOAD_METHOD); i++) {
+        if ((i == 0) != (op[2 * i] == OP_LOAD_GLOBAL) || method)
             return 0;
-        found |= str_is(names->items[i], "l2_normalize");
+        if (name) { /* everything before the last name is a module path */
+            int ok = 0;
+            for (size_t k = 0; k < sizeof modules / sizeof *modules; k++)
+                ok |= str_is(name, modules[k]);
+            if (!ok)
+                return 0;
+        }
+        name = item(names, op[2 * i + 1]);
+        method = op[2 * i] == OP_LOAD_METHOD;
     }
-    int nint = 0;
-    for (int i = 0; consts->type == '(' && i < consts->n; i++)
-        if (consts->items[i]->type == 'i')
-            *axis = consts->items[i]->ival, nint++;
-    return found && nint == 1;
+    if (!str_is(name, "l2_normalize") || i + 3 > n || op[2 * i] != OP_LOAD_FAST || op[2 * i + 1] != 0 ||
+        op[2 * i + 2] != OP_LOAD_CONST)
+        return 0;
+    const mobj *a = item(consts, op[2 * i + 3]);
+    if (!a || a->type != 'i')
+        return 0;
+    *axis = a->ival;
+    i += 2;
+    if (i + 3 == n && op[2 * i] == OP_LOAD_CONST && op[2 * i + 2] == OP_CALL_FUNCTION_KW && op[2 * i + 3] == 2 && !method) {
+        const mobj *kw = item(consts, op[2 * i + 1]);
+        if (!kw || kw->type != '(' || kw->n != 1 || !str_is(kw->items[0], "axis"))
+            return 0;
+        i += 2;
+    } else if (i + 2 == n && op[2 * i] == (method ? OP_CALL_METHOD : OP_CALL_FUNCTION) && op[2 * i + 1] == 2) {
+        i += 1;
+    } else {
+        return 0;
+    }
+    return op[2 * i] == OP_RETURN_VALUE;
 }
 
 static int lambda_parse(fn_layer *L, const cJSON *cfg, fn_err *err)

@@ -99,6 +99,22 @@ int fn_parse_act(const fn_layer *L, const char *name, fn_act *act, fn_err *err)
     return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: activation '%s' is not supported", L->name, name);
 }
 
+int fn_cfg_act(fn_layer *L, const cJSON *cfg, fn_err *err)
+{
+    const char *name;
+    return fn_cfg_string(L, cfg, "activation", "linear", &name, err) ? -1 : fn_parse_act(L, name, &L->act, err);
+}
+
+int fn_json_int(const cJSON *v, int lo, int hi, int *out)
+{
+    /* range-check the double before converting: out-of-range casts are undefined */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+        v->valuedouble != floor(v->valuedouble))
+        return -1;
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
 int fn_cfg_int(const fn_layer *L, const cJSON *cfg, const char *key, int def, int *out, fn_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
@@ -106,9 +122,8 @@ int fn_cfg_int(const fn_layer *L, const cJSON *cfg, const char *key, int def, in
         *out = def;
         return 0;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9)
+    if (fn_json_int(v, -1000000000, 1000000000, out))
         return fn_fail(err, FN_E_FORMAT, "layer %s: config '%s' must be an integer", L->name, key);
-    *out = (int)v->valuedouble;
     return 0;
 }
 
@@ -145,6 +160,21 @@ const char *fn_cfg_str(const cJSON *cfg, const char *key, const char *def)
     return cJSON_IsString(v) && v->valuestring ? v->valuestring : def;
 }
 
+int fn_cfg_string(const fn_layer *L, const cJSON *cfg, const char *key, const char *def, const char **out,
+                  fn_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    if (!v || cJSON_IsNull(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: config '%s' must be a string (%s is not supported)",
+                       L->name, key, cJSON_IsObject(v) ? "an object" : "this value");
+    *out = v->valuestring;
+    return 0;
+}
+
 int fn_cfg_pair(const fn_layer *L, const cJSON *cfg, const char *key, int def, int out[2], fn_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
@@ -152,24 +182,21 @@ int fn_cfg_pair(const fn_layer *L, const cJSON *cfg, const char *key, int def, i
         out[0] = out[1] = def;
         return 0;
     }
-    if (cJSON_IsNumber(v)) {
-        out[0] = out[1] = (int)v->valuedouble;
-    } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
-               cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) && cJSON_IsNumber(cJSON_GetArrayItem(v, 1))) {
-        out[0] = (int)cJSON_GetArrayItem(v, 0)->valuedouble;
-        out[1] = (int)cJSON_GetArrayItem(v, 1)->valuedouble;
-    } else {
-        return fn_fail(err, FN_E_FORMAT, "layer %s: config '%s' must be an integer or a pair", L->name, key);
-    }
-    if (out[0] < 0 || out[1] < 0 || out[0] > 1000000 || out[1] > 1000000)
-        return fn_fail(err, FN_E_FORMAT, "layer %s: config '%s' = [%d, %d] out of range", L->name, key,
-                       out[0], out[1]);
+    int ok = cJSON_IsNumber(v) ? !fn_json_int(v, 0, 1000000, &out[0]) && (out[1] = out[0], 1)
+                               : cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
+                                     !fn_json_int(cJSON_GetArrayItem(v, 0), 0, 1000000, &out[0]) &&
+                                     !fn_json_int(cJSON_GetArrayItem(v, 1), 0, 1000000, &out[1]);
+    if (!ok)
+        return fn_fail(err, FN_E_FORMAT, "layer %s: config '%s' must be an integer or a pair of integers in [0, 1000000]",
+                       L->name, key);
     return 0;
 }
 
 int fn_cfg_data_format(fn_layer *L, const cJSON *cfg, fn_err *err)
 {
-    const char *df = fn_cfg_str(cfg, "data_format", "channels_last");
+    const char *df;
+    if (fn_cfg_string(L, cfg, "data_format", "channels_last", &df, err))
+        return -1;
     if (strcmp(df, "channels_last") && strcmp(df, "channels_first"))
         return fn_fail(err, FN_E_UNSUPPORTED, "layer %s: data_format '%s' is not supported", L->name, df);
     L->data_format = strdup(df);

@@ -60,7 +60,9 @@ static int pool_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     L->priv = p;
     int ps[2], st[2];
-    const char *pad = fn_cfg_str(cfg, "padding", "valid");
+    const char *pad;
+    if (fn_cfg_string(L, cfg, "padding", "valid", &pad, err))
+        return -1;
     if (fn_cfg_pair(L, cfg, "pool_size", 2, ps, err) || fn_cfg_data_format(L, cfg, err))
         return -1;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(cfg, "strides");

@@ -19,25 +19,24 @@ static int pad_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
         return -1;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, "padding");
     const cJSON *a = cJSON_GetArrayItem(v, 0), *b = cJSON_GetArrayItem(v, 1);
-    if (cJSON_IsArray(a) && cJSON_IsArray(b) && cJSON_GetArraySize(v) == 2) {
-        int hp[2], wp[2];
-        cJSON *wrap = cJSON_CreateObject();
-        if (!wrap)
-            return fn_fail(err, FN_E_NOMEM, "out of memory");
-        cJSON_AddItemReferenceToObject(wrap, "h", (cJSON *)a);
-        cJSON_AddItemReferenceToObject(wrap, "w", (cJSON *)b);
-        int rc = fn_cfg_pair(L, wrap, "h", 0, hp, err) || fn_cfg_pair(L, wrap, "w", 0, wp, err);
-        cJSON_Delete(wrap);
-        if (rc)
-            return -1;
-        p->t = hp[0], p->b = hp[1], p->l = wp[0], p->r = wp[1];
-    } else {
+    int ok;
+    if (cJSON_IsArray(a) || cJSON_IsArray(b)) /* [[top, bottom], [left, right]] */
+        ok = cJSON_GetArraySize(v) == 2 && cJSON_GetArraySize(a) == 2 && cJSON_GetArraySize(b) == 2 &&
+             !fn_json_int(cJSON_GetArrayItem(a, 0), 0, 1000000, &p->t) &&
+             !fn_json_int(cJSON_GetArrayItem(a, 1), 0, 1000000, &p->b) &&
+             !fn_json_int(cJSON_GetArrayItem(b, 0), 0, 1000000, &p->l) &&
+             !fn_json_int(cJSON_GetArrayItem(b, 1), 0, 1000000, &p->r);
+    else {
         int hw[2];
-        if (fn_cfg_pair(L, cfg, "padding", 1, hw, err))
-            return -1;
+        fn_err ignore;
+        ok = !fn_cfg_pair(L, cfg, "padding", 1, hw, &ignore);
         p->t = p->b = hw[0];
         p->l = p->r = hw[1];
     }
+    if (!ok)
+        return fn_fail(err, FN_E_FORMAT,
+                       "layer %s: config 'padding' must be n, [h, w] or [[top, bottom], [left, right]] "
+                       "with integers in [0, 1000000]", L->name);
     L->flags = fn_layer_channels_first(L) ? 0 : FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
     return 0;
 }
@@ -49,7 +48,10 @@ static int pad_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, f
         return fn_fail(err, FN_E_SHAPE, "layer %s: ZeroPadding2D needs one input of rank 3", L->name);
     int h, w, c;
     fn_layer_hwc(L, in, &h, &w, &c);
-    *out = fn_layer_image(L, h < 0 ? -1 : h + p->t + p->b, w < 0 ? -1 : w + p->l + p->r, c);
+    long long oh = (long long)h + p->t + p->b, ow = (long long)w + p->l + p->r;
+    if (oh > 0x7fffffff || ow > 0x7fffffff)
+        return fn_fail(err, FN_E_SHAPE, "layer %s: padded size is too large", L->name);
+    *out = fn_layer_image(L, h < 0 ? -1 : (int)oh, w < 0 ? -1 : (int)ow, c);
     return 0;
 }
 

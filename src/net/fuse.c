@@ -11,20 +11,23 @@
 #include "layers/ops.h"
 #include "net/graph.h"
 
-/* Consumers of layer s among executed layers, plus 1 if s is (resolves to) an output. */
-static int users(const fn_net *net, int s)
+/* uses[s]: consumers of layer s among executed layers (one per input slot), plus one
+ * per model output that resolves to s.  Kept up to date as layers vanish, so the pass is
+ * linear in the graph. */
+static int *count_uses(const fn_net *net)
 {
-    int u = 0;
+    int *uses = calloc((size_t)net->n_layers, sizeof *uses);
+    if (!uses)
+        return NULL;
     for (int i = 0; i < net->n_layers; i++) {
         const fn_layer *L = &net->layers[i];
-        if (L->flags & FN_L_IDENTITY)
-            continue;
-        for (int j = 0; j < L->n_in; j++)
-            u += fn_net_resolve(net, L->in[j]) == s;
+        if (!(L->flags & FN_L_IDENTITY))
+            for (int j = 0; j < L->n_in; j++)
+                uses[fn_net_resolve(net, L->in[j])]++;
     }
     for (int k = 0; k < net->n_out; k++)
-        u += fn_net_resolve(net, net->out[k]) == s;
-    return u;
+        uses[fn_net_resolve(net, net->out[k])]++;
+    return uses;
 }
 
 static int is_fusable_producer(const fn_layer *P)
@@ -33,39 +36,43 @@ static int is_fusable_producer(const fn_layer *P)
            P->op == &fn_op_lambda || P->op == &fn_op_batchnorm;
 }
 
-static void vanish(fn_layer *L, const fn_layer *into)
+/* L stops executing; its consumers now read its producer P (which L used once). */
+static void vanish(fn_layer *L, const fn_layer *into, int *uses, int P)
 {
+    uses[P] += uses[L->index] - 1;
     L->flags |= FN_L_IDENTITY;
     L->fused_into = into->name;
 }
 
 int fn_net_fuse(fn_net *net, fn_err *err)
 {
-    (void)err;
+    int *uses = count_uses(net);
+    if (!uses)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
     for (int i = 0; i < net->n_layers; i++) {
         fn_layer *L = &net->layers[i];
         if (L->flags & FN_L_IDENTITY || L->n_in == 0)
             continue;
         fn_layer *P = &net->layers[fn_net_resolve(net, L->in[0])];
-        int sole = users(net, P->index) == 1;
+        int sole = uses[P->index] == 1;
 
         if (L->op == &fn_op_activation && L->act == FN_ACT_LINEAR) {
-            vanish(L, P);
+            vanish(L, P, uses, P->index);
         } else if (L->op == &fn_op_batchnorm && P->op == &fn_op_conv2d && sole && P->act == FN_ACT_LINEAR) {
             const float *mul, *add;
             int axis = fn_batchnorm_affine(L, &mul, &add);
             int chan_axis = fn_layer_channels_first(P) ? 0 : 2;
             if (axis == chan_axis && L->act == FN_ACT_LINEAR && !fn_conv2d_fold_affine(P, mul, add))
-                vanish(L, P);
+                vanish(L, P, uses, P->index);
         } else if ((L->op == &fn_op_activation || L->op == &fn_op_relu) && sole &&
                    is_fusable_producer(P) && P->act == FN_ACT_LINEAR &&
                    (L->act != FN_ACT_SOFTMAX || !fn_layer_channels_first(P))) {
             P->act = L->act;
-            vanish(L, P);
+            vanish(L, P, uses, P->index);
         } else if (fn_lambda_kind_of(L) == FN_LAMBDA_SCALE_SUM) {
             fn_layer *C = &net->layers[fn_net_resolve(net, L->in[1])];
             float s = fn_lambda_scale(L);
-            if (C->op == &fn_op_conv2d && users(net, C->index) == 1 && C->act == FN_ACT_LINEAR &&
+            if (C->op == &fn_op_conv2d && uses[C->index] == 1 && C->act == FN_ACT_LINEAR &&
                 C != P && s != 1.0f) {
                 int f = fn_conv2d_filters(C);
                 float *mul = malloc(sizeof(float) * (size_t)f);
@@ -79,5 +86,6 @@ int fn_net_fuse(fn_net *net, fn_err *err)
             }
         }
     }
+    free(uses);
     return 0;
 }

@@ -117,7 +117,14 @@ int fn_cfg_int(const fn_layer *L, const cJSON *cfg, const char *key, int def, in
 int fn_cfg_bool(const fn_layer *L, const cJSON *cfg, const char *key, int def, int *out, fn_err *err);
 int fn_cfg_num(const fn_layer *L, const cJSON *cfg, const char *key, double def, double *out,
                fn_err *err);
-const char *fn_cfg_str(const cJSON *cfg, const char *key, const char *def);
+const char *fn_cfg_str(const cJSON *cfg, const char *key, const char *def); /* lenient */
+/* strict: a present, non-null value that is not a string is an error */
+int fn_cfg_string(const fn_layer *L, const cJSON *cfg, const char *key, const char *def, const char **out,
+                  fn_err *err);
+/* config "activation" (a string; objects such as advanced activations are refused) -> L->act */
+int fn_cfg_act(fn_layer *L, const cJSON *cfg, fn_err *err);
+/* an integral JSON number in [lo, hi] (checked before converting) */
+int fn_json_int(const cJSON *v, int lo, int hi, int *out);
 int fn_cfg_pair(const fn_layer *L, const cJSON *cfg, const char *key, int def, int out[2], fn_err *err);
 int fn_cfg_data_format(fn_layer *L, const cJSON *cfg, fn_err *err); /* sets L->data_format */
 int fn_layer_channels_first(const fn_layer *L);

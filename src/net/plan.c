@@ -10,6 +10,7 @@
  *     alive at the same time (the plan is printed by `facenet info`);
  *  4. one scratch area, the largest any op asks for (im2col), follows.
  * The forward pass then only walks the layers: it allocates nothing. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,7 +153,8 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
         if (!executed(Li))
             continue;
         size_t count = fn_shape_count(&Li->out_shape), size;
-        if (count == 0 || fn_mul_size(count, (size_t)n, &size) || size > FN_MAX_ARENA_BYTES / sizeof(float)) {
+        /* kernels index with int: every tensor stays below 2^31 values */
+        if (count == 0 || fn_mul_size(count, (size_t)n, &size) || size > INT_MAX) {
             free(placed), free(bufs), free(slot);
             return fn_fail(err, FN_E_NOMEM, "layer %s: output of %zu values per image x %d is too large",
                            Li->name, count, n);
@@ -165,6 +167,10 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
         }
         if (Li->op->scratch && Li->n_in) {
             size_t s = Li->op->scratch(Li, &Li->in_shape[0]);
+            if (s > INT_MAX) {
+                free(placed), free(bufs), free(slot);
+                return fn_fail(err, FN_E_NOMEM, "layer %s: needs %zu values of scratch, too many", Li->name, s);
+            }
             scratch = s > scratch ? s : scratch;
         }
     }
