@@ -114,7 +114,9 @@ static int sandboxed_preload(const fn_load_opts *o, fn_err *err)
             dup2(fd, 2);
         fn_net *net = NULL;
         fn_err e;
-        _exit(load_direct(o, &net, &e) ? 1 : 0); /* no cleanup: the process ends */
+        /* 0: loaded; 3: failed cleanly (the real load reports why).  Anything else -
+         * a signal, or a sanitizer's exit status - means the library broke. */
+        _exit(load_direct(o, &net, &e) ? 3 : 0); /* no cleanup: the process ends */
     }
     int status = 0;
     for (int waited_ms = 0;; waited_ms += 10) {
@@ -134,6 +136,9 @@ static int sandboxed_preload(const fn_load_opts *o, fn_err *err)
     if (WIFSIGNALED(status))
         return fn_fail(err, FN_E_FORMAT, "%s: corrupt file (the HDF5 library crashed reading it, signal %d)", file,
                        WTERMSIG(status));
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3)
+        return fn_fail(err, FN_E_FORMAT, "%s: corrupt file (reading it failed in the HDF5 library, status %d)", file,
+                       WEXITSTATUS(status));
     return 0;
 }
 
