@@ -22,7 +22,6 @@ struct fn_net {
     int *out;                  /* output layers as named by the model */
     size_t params;
     int reference;
-    int fused;
 
     /* plan, valid for (plan_n, plan_in) */
     int planned;
