@@ -58,11 +58,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    int rc = system(cmd);
+    int rc = tu_rmtree(tmp);
     free(tmp);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 /* embeddings of the 18 photos via `encode --json`, by base name */

@@ -28,12 +28,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = tu_rmtree(tmp);
     free(tmp);
-    return 0;
+    return rc;
 }
 
 /* Run `facenet info` on (json, h5); expect status 2 and one stderr line containing

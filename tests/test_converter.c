@@ -310,11 +310,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-    int rc = system(cmd);
+    int rc = tu_rmtree(tmp_root);
     free(tmp_root);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* A fresh sub-directory of tmp_root (static rotating buffer). */

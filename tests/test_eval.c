@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app/eval.h"
+#include "lib/testutil.h"
 
 static const char *shared_dir(void)
 {
@@ -34,18 +35,7 @@ static int setup_tmp(void **state)
 static int teardown_tmp(void **state)
 {
     (void)state;
-    char cmd[300];
-    /* Only the files this program wrote live there. */
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    return tu_rmtree(tmpdir);
 }
 
 /* ---- pairs files ------------------------------------------------------------ */
@@ -111,7 +101,7 @@ static void test_pairs_view2_header(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/v2.txt", tmpdir);
     /* Two sets of two same + two different pairs; CRLF and a trailing blank line. */
-    write_file(path, "2\t2\r\n"
+    tu_write_text(path, "2\t2\r\n"
                      "Ann\t1\t2\r\nBob\t3\t1\r\n"
                      "Ann\t1\tBob\t2\r\nCy\t10\tAnn\t3\r\n"
                      "Cy 1 2\nDee 4 12\n"
@@ -160,7 +150,7 @@ static void test_pairs_malformed(void **state)
     char path[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(path, sizeof path, "%s/bad%zu.txt", tmpdir, i);
-        write_file(path, cases[i].text);
+        tu_write_text(path, cases[i].text);
         fn_lfw_pairs p;
         fn_err err;
         fn_err_clear(&err);

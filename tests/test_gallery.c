@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "app/gallery.h"
+#include "lib/testutil.h"
 #include "app/match.h"
 
 #define FP_A "3f2a9c1b0d4e5f60718293a4b5c6d7e8f9011223344556677889900aabbccdd"
@@ -42,9 +43,7 @@ static int setup_tmp(void **state)
 static int teardown_tmp(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(tmpdir);
 }
 
 /* A fresh path in the temp dir for each use. */

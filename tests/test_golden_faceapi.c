@@ -148,8 +148,7 @@ static void test_office_identification(void **state)
         line = nl + 1;
     }
     free(out), free(err);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rmtree(tmp), 0);
     free(tmp);
 }
 

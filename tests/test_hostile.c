@@ -28,11 +28,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    int rc = system(cmd);
+    int rc = tu_rmtree(tmp);
     free(tmp);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 static const char *tmpfile_with(const char *name, const void *data, size_t len)

@@ -20,6 +20,7 @@
 
 #include "io/image.h"
 #include "lib/testdata.h"
+#include "lib/testutil.h"
 
 static char tmpdir[64];
 
@@ -32,31 +33,6 @@ static char *tmp_path(const char *name)
     char *p = buf[slot++ % 4];
     snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
     return p;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (is FACENET_SHARED set?)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 static char *shared(const char *rel)
@@ -210,7 +186,7 @@ static void test_keras_nearest_golden(void **state)
     (void)state;
     char *mpath = shared("golden/keras-facenet-mini/inputs/manifest.json");
     size_t mlen;
-    char *mtext = (char *)read_file(mpath, &mlen);
+    char *mtext = (char *)tu_read_must(mpath, &mlen);
     mtext[mlen] = '\0';
     cJSON *m = cJSON_Parse(mtext);
     assert_non_null(m);
@@ -232,7 +208,7 @@ static void test_keras_nearest_golden(void **state)
         load_ok(ipath, &img);
         assert_int_equal(fn_image_resize(&img, 160, 160, FN_RESIZE_NEAREST, &r, &err), 0);
         size_t glen;
-        unsigned char *g = read_file(gpath, &glen);
+        unsigned char *g = tu_read_must(gpath, &glen);
         assert_int_equal(glen, (size_t)160 * 160 * 3 * 4);
         int mismatches = 0;
         for (size_t k = 0; k < (size_t)160 * 160 * 3; k++) {
@@ -527,40 +503,40 @@ static void test_bad_files(void **state)
     (void)state;
     size_t len;
     char *src = shared("images/happy-house/arnaud.jpg"); /* baseline */
-    unsigned char *jpg = read_file(src, &len);
-    write_file(tmp_path("trunc_baseline.jpg"), jpg, len / 2);
+    unsigned char *jpg = tu_read_must(src, &len);
+    tu_write_must(tmp_path("trunc_baseline.jpg"), jpg, len / 2);
     load_fails(tmp_path("trunc_baseline.jpg"), 0, FN_E_FORMAT, "Premature end");
-    write_file(tmp_path("trunc_header.jpg"), jpg, 40);
+    tu_write_must(tmp_path("trunc_header.jpg"), jpg, 40);
     load_fails(tmp_path("trunc_header.jpg"), 0, FN_E_FORMAT, NULL);
     /* Missing only the final EOI marker: rejected as truncated, like Pillow. */
     assert_true(jpg[len - 2] == 0xff && jpg[len - 1] == 0xd9);
-    write_file(tmp_path("no_eoi.jpg"), jpg, len - 2);
+    tu_write_must(tmp_path("no_eoi.jpg"), jpg, len - 2);
     load_fails(tmp_path("no_eoi.jpg"), 0, FN_E_FORMAT, "Premature end");
     free(jpg);
     free(src);
 
     src = shared("images/happy-house/andrew.jpg"); /* progressive */
-    jpg = read_file(src, &len);
-    write_file(tmp_path("trunc_progressive.jpg"), jpg, len * 3 / 4);
+    jpg = tu_read_must(src, &len);
+    tu_write_must(tmp_path("trunc_progressive.jpg"), jpg, len * 3 / 4);
     load_fails(tmp_path("trunc_progressive.jpg"), 0, FN_E_FORMAT, "Premature end");
     free(jpg);
     free(src);
 
     src = shared("images/happy-house/danielle.png");
-    unsigned char *png = read_file(src, &len);
-    write_file(tmp_path("trunc.png"), png, len / 2);
+    unsigned char *png = tu_read_must(src, &len);
+    tu_write_must(tmp_path("trunc.png"), png, len / 2);
     load_fails(tmp_path("trunc.png"), 0, FN_E_FORMAT, "truncated");
-    write_file(tmp_path("trunc_sig.png"), png, 8);
+    tu_write_must(tmp_path("trunc_sig.png"), png, 8);
     load_fails(tmp_path("trunc_sig.png"), 0, FN_E_FORMAT, NULL);
     free(png);
     free(src);
 
-    write_file(tmp_path("empty.jpg"), "", 0);
+    tu_write_must(tmp_path("empty.jpg"), "", 0);
     load_fails(tmp_path("empty.jpg"), 0, FN_E_FORMAT, "empty");
     const char *text = "name,x,y\nandrew,1,2\n";
-    write_file(tmp_path("notes.png"), text, strlen(text));
+    tu_write_must(tmp_path("notes.png"), text, strlen(text));
     load_fails(tmp_path("notes.png"), 0, FN_E_FORMAT, "not a JPEG or PNG");
-    write_file(tmp_path("anim.jpg"), "GIF89a\x01\x00\x01\x00", 10);
+    tu_write_must(tmp_path("anim.jpg"), "GIF89a\x01\x00\x01\x00", 10);
     load_fails(tmp_path("anim.jpg"), 0, FN_E_UNSUPPORTED, "GIF");
     load_fails(tmp_path("does-not-exist.jpg"), 0, FN_E_IO, "cannot open");
     load_fails(tmpdir, 0, FN_E_IO, "not a regular file");
@@ -586,9 +562,9 @@ static void test_huge_png_header(void **state)
     size_t header_only = n;
     n += put_chunk(buf + n, "IDAT", idat, 9);
     n += put_chunk(buf + n, "IEND", NULL, 0);
-    write_file(tmp_path("huge.png"), buf, n);
+    tu_write_must(tmp_path("huge.png"), buf, n);
     load_fails(tmp_path("huge.png"), 0, FN_E_UNSUPPORTED, "100000x100000");
-    write_file(tmp_path("huge_header_only.png"), buf, header_only);
+    tu_write_must(tmp_path("huge_header_only.png"), buf, header_only);
     load_fails(tmp_path("huge_header_only.png"), 0, FN_E_UNSUPPORTED, "100000x100000");
 
     /* A sane 1x1 IHDR followed directly by IEND has no image data. */
@@ -596,7 +572,7 @@ static void test_huge_png_header(void **state)
     put_be32(ihdr + 4, 1);
     n = 8 + put_chunk(buf + 8, "IHDR", ihdr, 13);
     n += put_chunk(buf + n, "IEND", NULL, 0);
-    write_file(tmp_path("no_idat.png"), buf, n);
+    tu_write_must(tmp_path("no_idat.png"), buf, n);
     load_fails(tmp_path("no_idat.png"), 0, FN_E_FORMAT, NULL);
 }
 
@@ -606,7 +582,7 @@ static void test_huge_jpeg_header(void **state)
     (void)state;
     size_t len;
     char *src = shared("images/happy-house/arnaud.jpg");
-    unsigned char *jpg = read_file(src, &len);
+    unsigned char *jpg = tu_read_must(src, &len);
     size_t i;
     for (i = 2; i + 9 < len; i++)
         if (jpg[i] == 0xff && (jpg[i + 1] == 0xc0 || jpg[i + 1] == 0xc2))
@@ -616,7 +592,7 @@ static void test_huge_jpeg_header(void **state)
     jpg[i + 6] = 0x60;
     jpg[i + 7] = 0xea; /* width */
     jpg[i + 8] = 0x60;
-    write_file(tmp_path("huge.jpg"), jpg, len);
+    tu_write_must(tmp_path("huge.jpg"), jpg, len);
     load_fails(tmp_path("huge.jpg"), 0, FN_E_UNSUPPORTED, "60000x60000");
     free(jpg);
     free(src);
@@ -647,7 +623,7 @@ static void test_mutations_do_not_crash(void **state)
     for (int s = 0; s < 2; s++) {
         size_t len;
         char *src = shared(srcs[s]);
-        unsigned char *orig = read_file(src, &len);
+        unsigned char *orig = tu_read_must(src, &len);
         unsigned char *buf = malloc(len);
         assert_non_null(buf);
         int ok = 0, failed = 0;

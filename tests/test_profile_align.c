@@ -21,6 +21,7 @@
 #include "io/image.h"
 #include "io/landmarks.h"
 #include "lib/testdata.h"
+#include "lib/testutil.h"
 
 static char tmpdir[64];
 
@@ -52,32 +53,6 @@ static char *tmp_path(const char *name)
     return p;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (is FACENET_SHARED set?)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = 0;
-    *len = (size_t)n;
-    return b;
-}
-
 static char *shared(const char *rel)
 {
     char *p = fn_test_path(rel);
@@ -89,7 +64,7 @@ static cJSON *load_json(const char *rel)
 {
     char *path = shared(rel);
     size_t len;
-    char *text = (char *)read_file(path, &len);
+    char *text = (char *)tu_read_must(path, &len);
     cJSON *j = cJSON_Parse(text);
     if (!j)
         fail_msg("%s: not JSON", path);
@@ -110,7 +85,7 @@ static void load_ok(const char *path, fn_image *img)
 static int f32_mismatches(const float *out, size_t n, const char *path)
 {
     size_t len;
-    unsigned char *g = read_file(path, &len);
+    unsigned char *g = tu_read_must(path, &len);
     assert_int_equal(len, n * 4);
     int bad = 0;
     for (size_t k = 0; k < n; k++)
@@ -167,7 +142,7 @@ static void test_profile_all_fields(void **state)
     (void)state;
     fn_profile p;
     const char *path = tmp_path("facenet.json");
-    write_text(path, faceapi_profile);
+    tu_write_text(path, faceapi_profile);
     fn_err err;
     assert_int_equal(fn_profile_load(path, 150, 150, &p, &err), 0);
     assert_int_equal(p.in_h, 150);
@@ -234,7 +209,7 @@ static void test_profile_errors(void **state)
     };
     const char *path = tmp_path("facenet.json");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_text(path, cases[i].json);
+        tu_write_text(path, cases[i].json);
         fn_profile p;
         fn_err err;
         fn_err_clear(&err);
@@ -635,7 +610,7 @@ static void test_landmarks_bad_lines(void **state)
     };
     const char *path = tmp_path("lm.txt");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_text(path, cases[i].text);
+        tu_write_text(path, cases[i].text);
         fn_landmarks lms;
         fn_err err;
         fn_err_clear(&err);
@@ -649,8 +624,9 @@ static void test_landmarks_bad_lines(void **state)
         assert_int_equal(lms.n, 0);
     }
     /* CRLF, comments, blank lines, no final newline, paths with spaces */
-    write_text(path, "# x\r\n\r\nb c.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\r\n"
-                     "a.jpg\t-1.5\t2e1\t3\t4\t5\t6\t7\t8\t9\t10");
+    const char *text = "# x\r\n\r\nb c.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\r\n"
+                       "a.jpg\t-1.5\t2e1\t3\t4\t5\t6\t7\t8\t9\t10";
+    tu_write_text(path, text);
     fn_landmarks lms;
     fn_err err;
     assert_int_equal(fn_landmarks_load(path, 2.0, &lms, &err), 0);

@@ -2,10 +2,15 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+#include <cmocka.h>
 
 static const char *join(const char *base, const char *rel)
 {
@@ -124,4 +129,35 @@ int tu_run(const char *cmd, char **out, char **err)
     remove(d);
     free(d);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+unsigned char *tu_read_must(const char *path, size_t *len)
+{
+    size_t n = 0;
+    char *b = tu_read(path, &n);
+    if (!b)
+        fail_msg("cannot read %s (is FACENET_SHARED set?)", path);
+    if (len)
+        *len = n;
+    return (unsigned char *)b;
+}
+
+void tu_write_must(const char *path, const void *data, size_t len)
+{
+    if (tu_write(path, data, len))
+        fail_msg("cannot write %s", path);
+}
+
+void tu_write_text(const char *path, const char *text)
+{
+    tu_write_must(path, text, strlen(text));
+}
+
+int tu_rmtree(const char *dir)
+{
+    char cmd[4200];
+    if (!dir || !*dir || strchr(dir, '\''))
+        return -1;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }

@@ -22,5 +22,11 @@ int tu_run(const char *cmd, char **out, char **err);
 /* A fresh temporary directory (malloc'd path). */
 char *tu_tmpdir(void);
 int tu_write(const char *path, const void *data, size_t len);
+/* As tu_read / tu_write, but a failure fails the running cmocka test (naming the file). */
+unsigned char *tu_read_must(const char *path, size_t *len);
+void tu_write_must(const char *path, const void *data, size_t len);
+void tu_write_text(const char *path, const char *text);
+/* Remove a test's temporary directory and everything in it; 0 on success. */
+int tu_rmtree(const char *dir);
 
 #endif
