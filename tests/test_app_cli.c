@@ -302,8 +302,13 @@ static void test_bad_input_keeps_gallery(void **state)
     expect_fail("verify --db x.db", NULL);
     expect_fail("frobnicate", "frobnicate");
     /* remove then unknown */
-    snprintf(args, sizeof args, "db remove --db %s tian", db);
+    snprintf(args, sizeof args, "db remove --db %s tian --json", db);
     assert_int_equal(run(args, &out, &err), 0);
+    cJSON *rj = cJSON_Parse(out);
+    assert_non_null(rj);
+    assert_string_equal(cJSON_GetObjectItem(rj, "removed")->valuestring, "tian");
+    assert_int_equal(cJSON_GetObjectItem(rj, "embeddings")->valueint, 1);
+    cJSON_Delete(rj);
     free(out), free(err);
     snprintf(args, sizeof args, "db remove --db %s tian", db);
     expect_fail(args, "tian");

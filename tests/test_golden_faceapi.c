@@ -116,6 +116,46 @@ static void test_descriptors_match_faceapi(void **state)
     fn_encoder_close(&enc);
 }
 
+/* The golden happy-house chips are the 96x96 course photos upscaled to 150x150 by
+ * half-pixel bilinear: feeding the original photos exercises the profile's resize path
+ * and must give the same descriptors. */
+static void test_resized_originals_match_faceapi(void **state)
+{
+    (void)state;
+    fn_encoder enc;
+    fn_err err = {0};
+    if (fn_encoder_open(&enc, json, h5, prof, &err))
+        fail_msg("%s", err.msg);
+    cJSON *ref = tu_read_json(tu_shared("golden/faceapi-resnet/descriptors-wasm.json")), *d;
+    double worst = 0;
+    int count = 0;
+    cJSON_ArrayForEach(d, ref)
+    {
+        if (strncmp(d->string, "happy-house/", 12))
+            continue;
+        const char *name = d->string + 12;
+        char rel[512], path[4200];
+        snprintf(rel, sizeof rel, "images/happy-house/%s.%s", name, strcmp(name, "danielle") ? "jpg" : "png");
+        snprintf(path, sizeof path, "%s", tu_shared(rel));
+        const char *paths[1] = {path};
+        float emb[128];
+        if (fn_encoder_encode_files(&enc, paths, NULL, 1, emb, &err))
+            fail_msg("%s", err.msg);
+        size_t n;
+        float *want = tu_json_floats(d, &n);
+        double diff = tu_maxdiff(emb, want, 128);
+        worst = diff > worst ? diff : worst;
+        if (!(diff <= 1e-5))
+            fail_msg("%s: max diff %.3g > 1e-5", path, diff);
+        free(want);
+        count++;
+    }
+    assert_int_equal(count, 18);
+    printf("  18 original 96x96 photos resized by the profile vs face-api: worst %.2e\n", worst);
+    cJSON_Delete(ref);
+    fn_encoder_close(&enc);
+}
+
 static void test_office_identification(void **state)
 {
     (void)state;
@@ -183,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_tensors_bit_exact),
         cmocka_unit_test(test_descriptors_match_faceapi),
+        cmocka_unit_test(test_resized_originals_match_faceapi),
         cmocka_unit_test(test_office_identification),
         cmocka_unit_test(test_lfw_view1_accuracy),
     };

@@ -304,14 +304,23 @@ int fn_cmd_db(int argc, char **argv)
         if (fn_gallery_remove(g, a.pos[0], &removed, &err)) {
             fn_cli_fail_err(&err);
         } else {
-            printf("removed %s (%d embedding%s)\n", a.pos[0], removed, removed == 1 ? "" : "s");
+            if (a.json) {
+                printf("{\"removed\": ");
+                fn_json_string(stdout, a.pos[0]);
+                printf(", \"embeddings\": %d}\n", removed);
+            } else {
+                printf("removed %s (%d embedding%s)\n", a.pos[0], removed, removed == 1 ? "" : "s");
+            }
             rc = FN_EXIT_OK;
         }
     } else if (!strcmp(sub, "check") && a.n_pos == 0) {
         if (fn_gallery_check(g, &err)) {
             fn_cli_fail_err(&err);
         } else {
-            printf("%s: ok\n", a.db);
+            if (a.json)
+                printf("{\"db\": \"%s\", \"ok\": true}\n", a.db);
+            else
+                printf("%s: ok\n", a.db);
             rc = FN_EXIT_OK;
         }
     } else {
