@@ -20,7 +20,6 @@
 #include "app/profile.h"
 #include "io/image.h"
 #include "io/landmarks.h"
-#include "lib/testdata.h"
 #include "lib/testutil.h"
 
 static char tmpdir[64];
@@ -44,25 +43,9 @@ static const char faceapi_profile[] =
 
 /* ------------------------------------------------------------ helpers */
 
-static char *tmp_path(const char *name)
-{
-    static char buf[4][sizeof tmpdir + 256];
-    static int slot;
-    char *p = buf[slot++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static char *shared(const char *rel)
-{
-    char *p = fn_test_path(rel);
-    assert_non_null(p);
-    return p;
-}
-
 static cJSON *load_json(const char *rel)
 {
-    char *path = shared(rel);
+    char *path = tu_shared_dup(rel);
     size_t len;
     char *text = (char *)tu_read_must(path, &len);
     cJSON *j = cJSON_Parse(text);
@@ -109,7 +92,7 @@ static void test_profile_defaults(void **state)
     (void)state;
     fn_profile p;
     fn_err err;
-    assert_int_equal(fn_profile_load(tmp_path("absent/facenet.json"), 0, 0, &p, &err), 0);
+    assert_int_equal(fn_profile_load(tu_path_in(tmpdir, "absent/facenet.json"), 0, 0, &p, &err), 0);
     assert_int_equal(p.in_h, 160);
     assert_int_equal(p.in_w, 160);
     assert_int_equal(p.resize, FN_RESIZE_NEAREST);
@@ -124,7 +107,7 @@ static void test_profile_defaults(void **state)
     assert_int_equal(p.l2_normalize, 1);
     assert_int_equal(p.has_template, 0);
     assert_int_equal(p.align_mode, FN_ALIGN_SIMILARITY);
-    assert_int_equal(fn_profile_load(tmp_path("absent.json"), 150, 120, &p, &err), 0);
+    assert_int_equal(fn_profile_load(tu_path_in(tmpdir, "absent.json"), 150, 120, &p, &err), 0);
     assert_int_equal(p.in_h, 150);
     assert_int_equal(p.in_w, 120);
     parse_ok("{}", 96, 96, &p);
@@ -141,7 +124,7 @@ static void test_profile_all_fields(void **state)
 {
     (void)state;
     fn_profile p;
-    const char *path = tmp_path("facenet.json");
+    const char *path = tu_path_in(tmpdir, "facenet.json");
     tu_write_text(path, faceapi_profile);
     fn_err err;
     assert_int_equal(fn_profile_load(path, 150, 150, &p, &err), 0);
@@ -207,7 +190,7 @@ static void test_profile_errors(void **state)
         {"", "invalid JSON", NULL, 0, 0},
         {"{\"input_size\": [150, 150]}", "input_size", "160x160", 160, 160},
     };
-    const char *path = tmp_path("facenet.json");
+    const char *path = tu_path_in(tmpdir, "facenet.json");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tu_write_text(path, cases[i].json);
         fn_profile p;
@@ -246,10 +229,10 @@ static void test_keras_preprocess_golden(void **state)
         char rel[256];
         snprintf(rel, sizeof rel, "images/happy-house/%s",
                  cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")));
-        char *ipath = shared(rel);
+        char *ipath = tu_shared_dup(rel);
         snprintf(rel, sizeof rel, "golden/keras-facenet-mini/inputs/%s",
                  cJSON_GetStringValue(cJSON_GetObjectItem(e, "file")));
-        char *gpath = shared(rel);
+        char *gpath = tu_shared_dup(rel);
         fn_image img;
         fn_err err;
         load_ok(ipath, &img);
@@ -276,7 +259,7 @@ static void test_faceapi_input_tensors(void **state)
     fn_profile p;
     parse_ok(faceapi_profile, 150, 150, &p);
     cJSON *m = load_json("golden/faceapi-resnet/input-tensors/inputs.json");
-    char *lmpath = shared("lfw/landmarks-5pt-250px.txt");
+    char *lmpath = tu_shared_dup("lfw/landmarks-5pt-250px.txt");
     fn_landmarks lms;
     fn_err err;
     if (fn_landmarks_load(lmpath, 0.6, &lms, &err))
@@ -290,10 +273,10 @@ static void test_faceapi_input_tensors(void **state)
         char rel[256];
         snprintf(rel, sizeof rel, "golden/faceapi-resnet/inputs/%s",
                  cJSON_GetStringValue(cJSON_GetObjectItem(e, "png")));
-        char *ppath = shared(rel);
+        char *ppath = tu_shared_dup(rel);
         snprintf(rel, sizeof rel, "golden/faceapi-resnet/input-tensors/%s",
                  cJSON_GetStringValue(cJSON_GetObjectItem(e, "file")));
-        char *gpath = shared(rel);
+        char *gpath = tu_shared_dup(rel);
         fn_image img;
         load_ok(ppath, &img);
         assert_int_equal(fn_preprocess(&p, &img, out, &err), 0);
@@ -305,7 +288,7 @@ static void test_faceapi_input_tensors(void **state)
         /* the same tensor from the original source image */
         if (strncmp(name, "happy-house/", 12) == 0) {
             snprintf(rel, sizeof rel, "images/happy-house/%s.jpg", name + 12);
-            char *src = shared(rel);
+            char *src = tu_shared_dup(rel);
             load_ok(src, &img);
             assert_int_equal(fn_preprocess(&p, &img, out, &err), 0);
             free(src);
@@ -319,7 +302,7 @@ static void test_faceapi_input_tensors(void **state)
             assert_non_null(lm);
             char srel[300];
             snprintf(srel, sizeof srel, "lfw/original-150/%s", rel);
-            char *src = shared(srel);
+            char *src = tu_shared_dup(srel);
             load_ok(src, &img);
             assert_int_equal(fn_preprocess_aligned(&p, &img, lm, out, &err), 0);
             free(src);
@@ -510,7 +493,7 @@ static void test_align_golden_lfw_chips(void **state)
         double v = cJSON_GetArrayItem(cJSON_GetArrayItem(tp, i / 2), i % 2)->valuedouble;
         assert_true(fabs(v - tmpl[i]) < 1e-4); /* the manifest rounds to 4 places */
     }
-    char *lmpath = shared("lfw/landmarks-5pt-250px.txt");
+    char *lmpath = tu_shared_dup("lfw/landmarks-5pt-250px.txt");
     fn_landmarks lms;
     fn_err err;
     if (fn_landmarks_load(lmpath, 0.6, &lms, &err))
@@ -530,9 +513,9 @@ static void test_align_golden_lfw_chips(void **state)
                         lm[i]);
         char rel[256];
         snprintf(rel, sizeof rel, "lfw/%s", src);
-        char *ipath = shared(rel);
+        char *ipath = tu_shared_dup(rel);
         snprintf(rel, sizeof rel, "golden/faceapi-resnet/inputs/%s.png", name);
-        char *gpath = shared(rel);
+        char *gpath = tu_shared_dup(rel);
         fn_image img, gold, chip;
         load_ok(ipath, &img);
         load_ok(gpath, &gold);
@@ -572,7 +555,7 @@ static void test_align_golden_lfw_chips(void **state)
 static void test_landmarks_lfw(void **state)
 {
     (void)state;
-    char *path = shared("lfw/landmarks-5pt-250px.txt");
+    char *path = tu_shared_dup("lfw/landmarks-5pt-250px.txt");
     fn_landmarks lms;
     fn_err err;
     if (fn_landmarks_load(path, 0.6, &lms, &err))
@@ -608,7 +591,7 @@ static void test_landmarks_bad_lines(void **state)
          "a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n",
          ":3: duplicate entry for a.jpg (first at line 1)"},
     };
-    const char *path = tmp_path("lm.txt");
+    const char *path = tu_path_in(tmpdir, "lm.txt");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tu_write_text(path, cases[i].text);
         fn_landmarks lms;
@@ -639,7 +622,7 @@ static void test_landmarks_bad_lines(void **state)
     assert_true(p[0] == -3.0 && p[1] == 40.0);
     fn_landmarks_free(&lms);
     assert_int_equal(fn_landmarks_load(path, 0.0, &lms, &err), -1);
-    assert_int_equal(fn_landmarks_load(tmp_path("none.txt"), 1.0, &lms, &err), -1);
+    assert_int_equal(fn_landmarks_load(tu_path_in(tmpdir, "none.txt"), 1.0, &lms, &err), -1);
     assert_non_null(strstr(err.msg, "none.txt"));
 }
 
@@ -660,7 +643,7 @@ static int teardown(void **state)
         struct dirent *e;
         while ((e = readdir(d)) != NULL)
             if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                unlink(tmp_path(e->d_name));
+                unlink(tu_path_in(tmpdir, e->d_name));
         closedir(d);
     }
     return rmdir(tmpdir);

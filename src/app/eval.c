@@ -427,19 +427,28 @@ int fn_eval_kfold(const float *dist, const int *same, int n, int k, double *acc_
     return 0;
 }
 
+/* collect() all pairs, requiring at least one same and one different pair. */
+static int collect_both(const float *dist, const int *same, int n, const char *what, scored **s, int *m,
+                        int *np, int *nn, fn_err *err)
+{
+    if (collect(dist, same, n, 0, 0, s, m, np, nn, err))
+        return -1;
+    if (*np == 0 || *nn == 0) {
+        free(*s);
+        *s = NULL;
+        return fn_fail(err, FN_E_ARG, "%s: needs both same and different pairs (%d and %d)", what, *np, *nn);
+    }
+    return 0;
+}
+
 int fn_eval_auc(const float *dist, const int *same, int n, double *auc, fn_err *err)
 {
     if (check_args(dist, same, n, "AUC", err) || !auc)
         return fn_fail(err, FN_E_ARG, "AUC: bad arguments");
     scored *s;
     int m, np, nn;
-    if (collect(dist, same, n, 0, 0, &s, &m, &np, &nn, err))
+    if (collect_both(dist, same, n, "AUC", &s, &m, &np, &nn, err))
         return -1;
-    if (np == 0 || nn == 0) {
-        free(s);
-        return fn_fail(err, FN_E_ARG, "AUC: needs both same and different pairs (%d and %d)",
-                       np, nn);
-    }
     /* Walk groups of equal distance: each same pair beats every different
      * pair farther away and ties with those in its group. */
     double wins = 0.0;
@@ -471,13 +480,8 @@ int fn_eval_tar_at_far(const float *dist, const int *same, int n, double far_tar
         return fn_fail(err, FN_E_ARG, "TAR@FAR: bad arguments");
     scored *s;
     int m, np, nn;
-    if (collect(dist, same, n, 0, 0, &s, &m, &np, &nn, err))
+    if (collect_both(dist, same, n, "TAR@FAR", &s, &m, &np, &nn, err))
         return -1;
-    if (np == 0 || nn == 0) {
-        free(s);
-        return fn_fail(err, FN_E_ARG,
-                       "TAR@FAR: needs both same and different pairs (%d and %d)", np, nn);
-    }
     /* Largest k with k / nn <= far_target, robust to rounding in the product. */
     long k = (long)floor(far_target * nn);
     while (k + 1 <= nn && (double)(k + 1) / nn <= far_target)

@@ -152,10 +152,7 @@ int fn_cmd_verify(int argc, char **argv)
     if (fn_gallery_open(a.db, 0, &g, &err) || fn_gallery_load(g, a.pos[0], &gm, &err) ||
         fn_cli_open_encoder(&a.m, &enc, &err) || check_model(g, &enc, &err) ||
         encode_all(&a, &enc, a.pos + 1, 1, &emb, &err)) {
-        if (err.kind == FN_E_NOTFOUND && !strstr(err.msg, a.pos[1]))
-            fn_cli_fail("%s: no identity named '%s' in the gallery", a.db, a.pos[0]);
-        else
-            fn_cli_fail_err(&err);
+        fn_cli_fail_err(&err);
     } else {
         double thr = a.have_threshold ? a.threshold : enc.prof.threshold;
         float best = INFINITY;

@@ -185,6 +185,7 @@ static int load_direct(const fn_load_opts *o, fn_net **out, fn_err *err)
             rc = fn_wrap(err, "%s: ", o->weights);
         if (!rc && !o->no_fuse)
             rc = fn_net_fuse(net, err);
+        net->weights_loaded = !rc;
     }
     if (!rc) { /* point every identity layer at its final source: resolving is one step */
         for (int i = 0; i < net->n_layers; i++)

@@ -21,6 +21,7 @@ struct fn_net {
     int n_out;
     int *out;                  /* output layers as named by the model */
     size_t params;
+    int weights_loaded;        /* a weights file was read (a weightless net runs without) */
     int reference;
 
     /* plan, valid for (plan_n, plan_in) */

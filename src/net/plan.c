@@ -245,10 +245,8 @@ static fn_view view_of(const fn_net *net, int i)
 
 int fn_net_run(fn_net *net, const float *input, int n, const fn_shape *in, fn_err *err)
 {
-    for (int i = 0; i < net->n_layers; i++)
-        for (int k = 0; k < net->layers[i].n_w; k++)
-            if (!net->layers[i].w[k].data)
-                return fn_fail(err, FN_E_ARG, "the model has no weights loaded");
+    if (!net->weights_loaded && net->params)
+        return fn_fail(err, FN_E_ARG, "the model has no weights loaded");
     if (fn_net_plan(net, n, in, err))
         return -1;
     const fn_ctx ctx = {n, net->arena + net->act_floats, net->reference};

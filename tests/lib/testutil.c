@@ -27,6 +27,19 @@ const char *tu_shared(const char *rel)
     return join(s && *s ? s : "../shared", rel);
 }
 
+char *tu_shared_dup(const char *rel)
+{
+    char *p = strdup(tu_shared(rel));
+    if (!p)
+        fail_msg("out of memory");
+    return p;
+}
+
+const char *tu_path_in(const char *dir, const char *name)
+{
+    return join(dir, name);
+}
+
 const char *tu_build(const char *rel)
 {
     const char *s = getenv("FACENET_BUILD");

@@ -8,6 +8,10 @@
 
 /* $FACENET_SHARED (default ../shared) + "/" + rel, in a static rotating buffer. */
 const char *tu_shared(const char *rel);
+/* The same as a malloc'd string (the caller frees it); fails the running test if out of memory. */
+char *tu_shared_dup(const char *rel);
+/* dir + "/" + name in a static rotating buffer (8 slots). */
+const char *tu_path_in(const char *dir, const char *name);
 /* $FACENET_BUILD (default build) + "/" + rel. */
 const char *tu_build(const char *rel);
 /* Whole file, NUL-terminated (size in *len if non-NULL); NULL if unreadable. */
