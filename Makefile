@@ -10,7 +10,7 @@ CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -MMD -MP
 PKGS    := openblas libcjson hdf5 libjpeg libpng sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -Isrc $(PKG_CFLAGS)
+CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 FACENET_SHARED ?= ../shared
 export FACENET_SHARED
@@ -56,6 +56,16 @@ $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The public header stands alone: its test is compiled with include/ only (no src/, no
+# cJSON or HDF5 include paths), and `check-api` compiles the header by itself.
+$(BUILD)/tests/test_public_api.o: tests/test_public_api.c include/facenet.h
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(CFLAGS) -c $< -o $@
+
+.PHONY: check-api
+check-api:
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c include/facenet.h
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
@@ -63,7 +73,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Tests need the CLI and tools too (end-to-end tests drive them).
-test: all weights
+test: all weights check-api
 	@BUILD=$(BUILD) bash tests/run.sh
 
 asan:

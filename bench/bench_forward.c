@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/net.h"
+#include "facenet.h"
 
 static double now(void)
 {

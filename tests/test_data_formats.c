@@ -17,7 +17,7 @@
 
 #include "layers/kernels.h"
 #include "lib/testutil.h"
-#include "net/net.h"
+#include "facenet.h"
 
 static const char *MODEL =
     "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["

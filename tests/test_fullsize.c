@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "lib/testutil.h"
-#include "net/net.h"
+#include "facenet.h"
 
 static char *tmp, json[4096], h5w[4200], h5f[4200];
 

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "lib/testutil.h"
-#include "net/net.h"
+#include "facenet.h"
 
 static float *load_input(const char *name, size_t n)
 {

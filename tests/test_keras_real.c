@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "lib/testutil.h"
-#include "net/net.h"
+#include "facenet.h"
 
 static void check_case(fn_net *net, const char *dir, const cJSON *c, int theano, int reference)
 {

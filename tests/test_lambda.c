@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "net/net.h"
+#include "facenet.h"
 
 static const struct {
     int py;

@@ -19,7 +19,8 @@
 #include <string.h>
 
 #include "../tools/lib/keras_h5w.h"
-#include "net/graph.h"
+#include "core/file.h"
+#include "facenet.h"
 
 static uint64_t mix(uint64_t x)
 {
@@ -43,13 +44,21 @@ static float uniform(uint64_t *state, float lo, float hi)
     return lo + (hi - lo) * (float)((*state >> 40) / 16777216.0);
 }
 
-static void fill(const fn_weight *w, const char *layer, uint64_t seed, float *out)
+static size_t weight_count(const fn_weight_info *w)
+{
+    size_t n = 1;
+    for (int d = 0; d < w->rank; d++)
+        n *= (size_t)w->dims[d];
+    return n;
+}
+
+static void fill(const fn_weight_info *w, const char *layer, uint64_t seed, float *out)
 {
     uint64_t st = hash_str(hash_str(mix(seed), layer), w->name);
-    size_t n = fn_shape_count(&w->shape);
+    size_t n = weight_count(w);
     float lo = -0.05f, hi = 0.05f;
     if (!strcmp(w->name, "kernel") || !strcmp(w->name, "depthwise_kernel")) {
-        size_t fan_in = w->shape.d[w->shape.rank - 1] ? n / (size_t)w->shape.d[w->shape.rank - 1] : 1;
+        size_t fan_in = w->dims[w->rank - 1] ? n / (size_t)w->dims[w->rank - 1] : 1;
         float a = sqrtf(3.0f / (float)(fan_in ? fan_in : 1));
         lo = -a, hi = a;
     } else if (!strcmp(w->name, "gamma")) {
@@ -100,49 +109,45 @@ int main(int argc, char **argv)
         return 2;
     }
     char *text = NULL;
-    if (full) {
-        FILE *f = fopen(json, "rb");
-        long len = -1;
-        if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
-            (text = malloc((size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len)
-            text[len] = '\0';
-        else {
-            free(text);
-            text = NULL;
-        }
-        if (f)
-            fclose(f);
-        if (!text) {
-            fprintf(stderr, "gen_weights: %s: cannot read\n", json);
-            fn_net_free(net);
-            return 2;
-        }
+    size_t text_len;
+    if (full && fn_read_file(json, (size_t)256 << 20, &text, &text_len, &err)) {
+        fprintf(stderr, "gen_weights: %s\n", err.msg);
+        fn_net_free(net);
+        return 2;
     }
     fn_kh5w *w = fn_kh5w_create(out, full, text, &err);
     int rc = w ? 0 : -1;
-    for (int i = 0; !rc && i < net->n_layers; i++) {
-        const fn_layer *L = &net->layers[i];
-        fn_kh5w_tensor t[FN_MAX_WEIGHTS];
-        float *data[FN_MAX_WEIGHTS] = {0};
-        char names[FN_MAX_WEIGHTS][48];
-        for (int k = 0; k < L->n_w && !rc; k++) {
-            size_t n = fn_shape_count(&L->w[k].shape);
+    const int n_layers = fn_net_n_layers(net);
+    for (int i = 0; !rc && i < n_layers; i++) {
+        fn_layer_info L;
+        fn_net_layer_info(net, i, &L);
+        fn_kh5w_tensor t[8];
+        float *data[8] = {0};
+        char names[8][48];
+        if (L.n_weights > 8) {
+            rc = fn_fail(&err, FN_E_UNSUPPORTED, "layer %s: too many weights", L.name);
+            break;
+        }
+        for (int k = 0; k < L.n_weights && !rc; k++) {
+            fn_weight_info wi;
+            fn_net_weight_info(net, i, k, &wi);
+            size_t n = weight_count(&wi);
             data[k] = malloc(sizeof(float) * (n ? n : 1));
             if (!data[k]) {
                 rc = fn_fail(&err, FN_E_NOMEM, "out of memory");
                 break;
             }
-            fill(&L->w[k], L->name, seed, data[k]);
-            snprintf(names[k], sizeof names[k], "%s:0", L->w[k].name);
+            fill(&wi, L.name, seed, data[k]);
+            snprintf(names[k], sizeof names[k], "%s:0", wi.name);
             t[k].name = names[k];
-            t[k].rank = L->w[k].shape.rank;
+            t[k].rank = wi.rank;
             for (int d = 0; d < t[k].rank; d++)
-                t[k].dims[d] = L->w[k].shape.d[d];
+                t[k].dims[d] = wi.dims[d];
             t[k].data = data[k];
         }
         if (!rc)
-            rc = fn_kh5w_layer(w, L->name, L->n_w, t, &err);
-        for (int k = 0; k < L->n_w; k++)
+            rc = fn_kh5w_layer(w, L.name, L.n_weights, t, &err);
+        for (int k = 0; k < L.n_weights; k++)
             free(data[k]);
     }
     if (!rc) {
@@ -154,7 +159,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_weights: %s\n", err.msg); /* the writer's messages name the file */
     } else {
         printf("%s: %zu parameters, %d layers, seed %llu, %s layout\n", out, fn_net_param_count(net),
-               net->n_layers, seed, full ? "model.save()" : "save_weights()");
+               n_layers, seed, full ? "model.save()" : "save_weights()");
     }
     free(text);
     fn_net_free(net);

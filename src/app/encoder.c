@@ -12,8 +12,16 @@
 int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
                     fn_err *err)
 {
-    memset(e, 0, sizeof *e);
     fn_load_opts o = {.model_json = json, .weights = weights};
+    return fn_encoder_open_opts(e, &o, profile, err);
+}
+
+int fn_encoder_open_opts(fn_encoder *e, const fn_load_opts *opts, const char *profile, fn_err *err)
+{
+    const char *json = opts->model_json, *weights = opts->weights;
+    fn_load_opts o = *opts;
+    o.no_fuse = 0;
+    memset(e, 0, sizeof *e);
     if (fn_net_load(&o, &e->net, err))
         return -1;
     fn_shape in = fn_net_input_shape(e->net);

@@ -16,7 +16,7 @@
 
 #include "app/profile.h"
 #include "core/error.h"
-#include "net/net.h"
+#include "facenet.h"
 
 typedef struct {
     fn_net *net;
@@ -30,6 +30,9 @@ typedef struct {
 } fn_encoder;
 
 /* json may be NULL (full-model h5); profile may be NULL or a missing file (defaults). */
+/* As fn_encoder_open, with the engine's load options (e.g. sandbox on for files from
+ * outside); o->no_fuse is ignored. */
+int fn_encoder_open_opts(fn_encoder *e, const fn_load_opts *o, const char *profile, fn_err *err);
 int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
                     fn_err *err);
 void fn_encoder_close(fn_encoder *e);

@@ -34,18 +34,6 @@ float fn_l2_distance(const float *a, const float *b, int d)
     return (float)sqrt(sqdist_exact(a, b, d));
 }
 
-void fn_l2_normalize(float *v, int d)
-{
-    double s = 0.0;
-    for (int k = 0; k < d; k++)
-        s += (double)v[k] * v[k];
-    if (!(s > 0.0) || !isfinite(s))
-        return;
-    const double inv = 1.0 / sqrt(s);
-    for (int k = 0; k < d; k++)
-        v[k] = (float)(v[k] * inv);
-}
-
 /* The shared core: out = na x nb squared distances; norms of a and b are
  * returned through an/bn (caller-allocated, na and nb doubles). */
 static int sqdist_core(const float *a, int na, const float *b, int nb, int d, float *out,

@@ -19,6 +19,7 @@
 
 #include "app/gallery.h"
 #include "core/error.h"
+#include "facenet.h"
 
 /* out[i*nb + j] = ||a_i - b_j||^2 for a: na x d, b: nb x d (row-major),
  * computed by one sgemm and clamped at 0 (see the precision note above).
@@ -38,8 +39,7 @@ int fn_identify(const fn_gallery_matrix *m, const float *q, int nq, int *best_id
 /* Exact L2 distance (accumulated in double) between two d-vectors. */
 float fn_l2_distance(const float *a, const float *b, int d);
 
-/* Scale v to unit L2 norm in place (norm in double). A zero vector, or one
- * holding NaN/Inf, is left unchanged: there is no direction to keep. */
-void fn_l2_normalize(float *v, int d);
+/* L2 normalisation is fn_l2_normalize (facenet.h; one kernel for the whole project,
+ * src/layers/l2_normalize.c). */
 
 #endif

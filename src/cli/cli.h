@@ -14,7 +14,7 @@
 #include "app/encoder.h"
 #include "core/error.h"
 #include "io/landmarks.h"
-#include "net/net.h"
+#include "facenet.h"
 
 enum { FN_EXIT_OK = 0, FN_EXIT_NO = 1, FN_EXIT_ERROR = 2 };
 

@@ -6,7 +6,6 @@
 
 #include "cli/cli.h"
 #include "core/file.h"
-#include "net/graph.h"
 
 /* "HxWxC" (or any rank up to FN_MAX_RANK, 'x'-separated). */
 static int parse_shape(const char *s, fn_shape *out)
@@ -83,45 +82,44 @@ int fn_cmd_info(int argc, char **argv)
     }
     fn_shape_str(&in, buf, sizeof buf);
     printf("source:       %s\n", fn_net_source(net));
-    printf("input:        %s (%s)\n", buf, net->layers[net->input].name);
-    for (int k = 0; k < net->n_out; k++) {
-        const fn_layer *O = &net->layers[net->out[k]];
-        fn_shape_str(&O->out_shape, buf, sizeof buf);
-        printf("output:       %s (%s)\n", buf, O->name);
+    fn_layer_info li;
+    fn_net_layer_info(net, fn_net_input_layer(net), &li);
+    printf("input:        %s (%s)\n", buf, li.name);
+    for (int k = 0; k < fn_net_n_outputs(net); k++) {
+        fn_net_layer_info(net, fn_net_output_layer(net, k), &li);
+        fn_shape_str(&li.out_shape, buf, sizeof buf);
+        printf("output:       %s (%s)\n", buf, li.name);
     }
-    int executed = 0;
-    for (int i = 0; i < net->n_layers; i++)
-        executed += !(net->layers[i].flags & FN_L_IDENTITY);
-    printf("layers:       %d (%d executed after folding)\n", net->n_layers, executed);
+    int executed = 0, n_layers = fn_net_n_layers(net);
+    for (int i = 0; i < n_layers; i++) {
+        fn_net_layer_info(net, i, &li);
+        executed += li.executed;
+    }
+    printf("layers:       %d (%d executed after folding)\n", n_layers, executed);
     printf("parameters:   %zu\n", fn_net_param_count(net));
     if (planned) {
         printf("MACs/image:   %.0f (%.3f G)\n", fn_net_macs(net), fn_net_macs(net) / 1e9);
         printf("activations:  %.2f MiB planned for batch %d (%.2f MiB unplanned), scratch %.2f MiB\n",
-               net->act_floats * 4.0 / (1 << 20), batch, fn_net_naive_bytes(net) / (double)(1 << 20),
-               net->scratch_floats * 4.0 / (1 << 20));
+               fn_net_activation_bytes(net) / (double)(1 << 20), batch, fn_net_naive_bytes(net) / (double)(1 << 20),
+               fn_net_scratch_bytes(net) / (double)(1 << 20));
     } else {
         printf("MACs/image:   unknown until the input size is given (--input-shape HxWxC)\n");
     }
     if (layers) {
         printf("\n%-4s %-34s %-22s %-14s %10s %14s  %s\n", "#", "layer", "class", "output", "params",
                "MACs", "buffer / note");
-        for (int i = 0; i < net->n_layers; i++) {
-            const fn_layer *L = &net->layers[i];
-            size_t p = 0;
-            for (int k = 0; k < L->n_w; k++)
-                p += fn_shape_count(&L->w[k].shape);
-            double macs = planned && L->op->macs && L->n_in ? L->op->macs(L, &L->in_shape[0]) : 0;
+        for (int i = 0; i < n_layers; i++) {
+            fn_net_layer_info(net, i, &li);
             char note[160] = "";
-            if (L->flags & FN_L_IDENTITY)
-                snprintf(note, sizeof note, L->fused_into ? "folded into %s" : "identity at inference",
-                         L->fused_into);
-            else if (planned) {
-                const fn_place *pl = &net->place[i];
-                snprintf(note, sizeof note, "buf @%zu KiB%s", net->offset[pl->root] * 4 / 1024,
-                         pl->root != i ? (L->flags & FN_L_VIEW ? " (view)" : " (slice of concat)") : "");
-            }
-            fn_shape_str(&L->out_shape, buf, sizeof buf);
-            printf("%-4d %-34s %-22s %-14s %10zu %14.0f  %s\n", i, L->name, L->class_name, buf, p, macs, note);
+            if (!li.executed)
+                snprintf(note, sizeof note, li.folded_into ? "folded into %s" : "identity at inference",
+                         li.folded_into);
+            else if (planned)
+                snprintf(note, sizeof note, "buf @%zu KiB%s", li.offset_bytes / 1024,
+                         li.buffer != i ? (li.is_view ? " (view)" : " (slice of concat)") : "");
+            fn_shape_str(&li.out_shape, buf, sizeof buf);
+            printf("%-4d %-34s %-22s %-14s %10zu %14.0f  %s\n", i, li.name, li.class_name, buf, li.params,
+                   li.macs, note);
         }
     }
     fn_net_free(net);
@@ -162,25 +160,21 @@ static void print_result(const fn_net *net, const char *name, int idx, int n, in
         } else {
             fn_json_string(stdout, name);
         }
-        if (net->n_out == 1) {
+        if (fn_net_n_outputs(net) == 1) {
             const float *v = o0 + (size_t)idx * per0;
             float *e = malloc(per0 * sizeof(float));
-            double ss = 0;
-            for (size_t i = 0; i < per0; i++)
-                ss += (double)v[i] * v[i];
             printf(", \"output\": ");
             fn_json_floats(stdout, v, per0);
             if (e) {
-                double inv = 1.0 / sqrt(ss > 1e-24 ? ss : 1e-24);
-                for (size_t i = 0; i < per0; i++)
-                    e[i] = (float)(v[i] * inv);
+                memcpy(e, v, per0 * sizeof(float));
+                fn_l2_normalize(e, (int)per0);
                 printf(", \"embedding\": ");
                 fn_json_floats(stdout, e, per0);
                 free(e);
             }
         } else {
             printf(", \"outputs\": {");
-            for (int k = 0; k < net->n_out; k++) {
+            for (int k = 0; k < fn_net_n_outputs(net); k++) {
                 fn_shape s;
                 const float *o = fn_net_output(net, k, &s);
                 size_t per = fn_shape_count(&s);
@@ -194,7 +188,7 @@ static void print_result(const fn_net *net, const char *name, int idx, int n, in
         printf("}\n");
         return;
     }
-    for (int k = 0; k < net->n_out; k++) {
+    for (int k = 0; k < fn_net_n_outputs(net); k++) {
         fn_shape s;
         const float *o = fn_net_output(net, k, &s);
         size_t per = fn_shape_count(&s);

@@ -112,6 +112,22 @@ static void model_files(const fn_model_args *m, char *json, char *h5, char *prof
     *w = m->weights ? m->weights : h5;
 }
 
+/* libhdf5 can crash or spin on some corrupted files, so a model file from outside is
+ * read in a sandboxed child (fn_load_opts.sandbox): any model the user names (--model,
+ * --model-json, --weights, $FACENET_MODEL).  The default model, converted here from a
+ * checksummed package, is read directly.  FACENET_NO_SANDBOX=1 turns the sandbox off,
+ * FACENET_SANDBOX=1 on for every model; FACENET_LOAD_TIMEOUT=S sets its time limit. */
+static void sandbox_policy(const fn_model_args *m, fn_load_opts *o)
+{
+    const char *off = getenv("FACENET_NO_SANDBOX"), *on = getenv("FACENET_SANDBOX");
+    const char *t = getenv("FACENET_LOAD_TIMEOUT"), *env = getenv("FACENET_MODEL");
+    int named = m->dir || m->json || m->weights || (env && *env);
+    o->sandbox = named || (on && *on && strcmp(on, "0"));
+    if (off && *off && strcmp(off, "0"))
+        o->sandbox = 0;
+    o->sandbox_timeout_s = t && atoi(t) > 0 ? atoi(t) : 0;
+}
+
 int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
 {
     char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
@@ -124,6 +140,7 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
                            w);
     }
     fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse};
+    sandbox_policy(m, &o);
     return fn_net_load(&o, net, err);
 }
 
@@ -161,5 +178,7 @@ int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
     if (!m->dir && !m->json && !m->weights && access(w, F_OK))
         return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
                        w);
-    return fn_encoder_open(enc, j, w, prof, err);
+    fn_load_opts o = {.model_json = j, .weights = w};
+    sandbox_policy(m, &o);
+    return fn_encoder_open_opts(enc, &o, prof, err);
 }

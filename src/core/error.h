@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 
+/* Also defined, identically, in include/facenet.h (the public header stands alone). */
+#ifndef FN_ERR_DEFINED
+#define FN_ERR_DEFINED
 typedef enum {
     FN_E_NONE = 0,
     FN_E_IO,        /* missing/unreadable file, short read */
@@ -26,6 +29,7 @@ typedef struct {
     fn_errkind kind;
     char msg[1024];
 } fn_err;
+#endif
 
 /* Record an error and return -1, so callers can write `return fn_fail(...)`.
  * A NULL err is allowed (the message is dropped). */

@@ -1,18 +1,27 @@
-/* keras_weights.c - Keras HDF5 weights -> the layers' declared weights.
+/* keras_weights.c - Keras HDF5 weights files, read through io/h5.c (keras_weights.h).
  *
- * Both layouts: model.save_weights() (root attr layer_names) and model.save()
- * (root attr model_config, weights under group model_weights).  Each layer group's
- * attr weight_names lists dataset paths relative to the group; they do not always
- * repeat the layer name (Keras 2.0.5 writes conv2d_1/conv2d_1_1/kernel:0), so we
- * follow weight_names and match by variable name (kernel, bias, gamma, ...), never
- * by position, and check every shape against the one the config implies. */
+ * Each layer group's attr weight_names lists dataset paths relative to the group; they
+ * do not always repeat the layer name (Keras 2.0.5 writes conv2d_1/conv2d_1_1/kernel:0),
+ * so we follow weight_names and let the caller match by variable name (kernel, bias,
+ * gamma, ...), never by position. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/h5.h"
-#include "net/graph.h"
+#include "io/keras_weights.h"
 
-#define FN_MAX_WEIGHT_FLOATS ((size_t)1 << 31) /* 8 GiB of float32: beyond any sane model */
+struct fn_kw_file {
+    char *path;
+    hid_t file, group;         /* the file; the group holding the layer groups */
+    char **layer_names;
+    int n_layer_names;
+    char *backend;
+    hid_t layer;               /* the group of the layer last listed, or -1 */
+    char *layer_name;
+    char **names;              /* its weight_names */
+    int n_names;
+    fn_kw_array *arrays;
+};
 
 int fn_keras_h5_config(const char *path, char **json_text, fn_err *err)
 {
@@ -41,81 +50,86 @@ static void variable_name(const char *path, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int load_layer(fn_layer *L, hid_t g, const char *path, fn_err *err)
+static void close_layer(fn_kw_file *f)
 {
-    char **names = NULL;
-    int n = 0, rc = -1;
-    int loaded[FN_MAX_WEIGHTS] = {0};
-    if (fn_h5_attr_strings(g, "weight_names", &names, &n, err)) {
-        fn_wrap(err, "%s: layer %s: ", path, L->name);
+    if (f->layer >= 0)
+        H5Gclose(f->layer);
+    f->layer = -1;
+    fn_h5_strings_free(f->names, f->n_names);
+    f->names = NULL;
+    f->n_names = 0;
+    free(f->arrays);
+    f->arrays = NULL;
+    free(f->layer_name);
+    f->layer_name = NULL;
+}
+
+void fn_kw_close(fn_kw_file *f)
+{
+    if (!f)
+        return;
+    close_layer(f);
+    fn_h5_strings_free(f->layer_names, f->n_layer_names);
+    free(f->backend);
+    if (f->group >= 0)
+        H5Gclose(f->group);
+    if (f->file >= 0)
+        H5Fclose(f->file);
+    free(f->path);
+    free(f);
+}
+
+int fn_kw_open(const char *path, fn_kw_file **out, fn_err *err)
+{
+    *out = NULL;
+    fn_kw_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    }
+    f->file = f->group = f->layer = -1;
+    if (fn_h5_open(path, &f->file, err)) {
+        f->file = -1;
+        fn_kw_close(f);
         return -1;
     }
-    for (int i = 0; i < n; i++) {
-        char var[64];
-        variable_name(names[i], var, sizeof var);
-        fn_weight *w = fn_layer_weight(L, var);
-        if (!w) {
-            char expect[256] = "";
-            for (int k = 0; k < L->n_w; k++) {
-                strncat(expect, k ? ", " : "", sizeof expect - strlen(expect) - 1);
-                strncat(expect, L->w[k].name, sizeof expect - strlen(expect) - 1);
-            }
-            fn_fail(err, FN_E_FORMAT, "%s: layer %s: unexpected weight '%s' (%s expects: %s)", path, L->name,
-                    names[i], L->class_name, L->n_w ? expect : "none");
-            goto out;
-        }
-        int k = (int)(w - L->w);
-        if (loaded[k]) {
-            fn_fail(err, FN_E_FORMAT, "%s: layer %s: weight '%s' appears twice", path, L->name, var);
-            goto out;
-        }
-        int rank;
-        long long dims[H5S_MAX_RANK];
-        if (fn_h5_dataset_dims(g, names[i], &rank, dims, H5S_MAX_RANK, err)) {
-            fn_wrap(err, "%s: layer %s: ", path, L->name);
-            goto out;
-        }
-        int same = rank == w->shape.rank;
-        for (int d = 0; same && d < rank; d++)
-            same = dims[d] == w->shape.d[d];
-        if (!same) {
-            char got[128] = "", want[64];
-            for (int d = 0; d < rank; d++) {
-                size_t used = strlen(got);
-                snprintf(got + used, sizeof got - used, "%s%lld", d ? "x" : "", dims[d]);
-            }
-            fn_shape_str(&w->shape, want, sizeof want);
-            fn_fail(err, FN_E_SHAPE, "%s: layer %s: %s shape %s, config says %s", path, L->name, var,
-                    rank ? got : "scalar", want);
-            goto out;
-        }
-        size_t count = fn_shape_count(&w->shape);
-        if (count == 0 || count > FN_MAX_WEIGHT_FLOATS) {
-            fn_fail(err, FN_E_FORMAT, "%s: layer %s: weight %s is implausibly large", path, L->name, var);
-            goto out;
-        }
-        free(w->data);
-        w->data = malloc(count * sizeof(float));
-        if (!w->data) {
-            fn_fail(err, FN_E_NOMEM, "%s: layer %s: out of memory for %s", path, L->name, var);
-            goto out;
-        }
-        if (fn_h5_read_floats(g, names[i], w->data, count, err)) {
-            fn_wrap(err, "%s: layer %s: ", path, L->name);
-            goto out;
-        }
-        loaded[k] = 1;
+    if (H5Lexists(f->file, "model_weights", H5P_DEFAULT) > 0)
+        f->group = H5Gopen2(f->file, "model_weights", H5P_DEFAULT);
+    else
+        f->group = H5Gopen2(f->file, "/", H5P_DEFAULT);
+    int rc = -1;
+    if (f->group < 0) {
+        fn_fail(err, FN_E_FORMAT, "%s: cannot open the weights group", path);
+        goto out;
     }
-    for (int k = 0; k < L->n_w; k++)
-        if (!loaded[k] && !L->w[k].optional) {
-            fn_fail(err, FN_E_FORMAT, "%s: layer %s: weight '%s' is missing from the file", path, L->name,
-                    L->w[k].name);
-            goto out;
-        }
+    if (!fn_h5_has_attr(f->group, "layer_names") && !fn_h5_has_attr(f->group, "layer_names0")) {
+        fn_fail(err, FN_E_FORMAT, "%s: not a Keras weights file (no layer_names attribute)", path);
+        goto out;
+    }
+    if (fn_h5_attr_strings(f->group, "layer_names", &f->layer_names, &f->n_layer_names, err)) {
+        fn_wrap(err, "%s: ", path);
+        goto out;
+    }
+    hid_t battr_obj = fn_h5_has_attr(f->group, "backend") ? f->group : f->file;
+    if (fn_h5_has_attr(battr_obj, "backend") && fn_h5_attr_string(battr_obj, "backend", &f->backend, err)) {
+        fn_wrap(err, "%s: ", path);
+        goto out;
+    }
     rc = 0;
 out:
-    fn_h5_strings_free(names, n);
-    return rc;
+    if (rc) {
+        if (f->group < 0)
+            f->group = -1;
+        fn_kw_close(f);
+        return -1;
+    }
+    *out = f;
+    return 0;
+}
+
+const char *fn_kw_backend(const fn_kw_file *f)
+{
+    return f->backend;
 }
 
 static int name_listed(char **names, int n, const char *name)
@@ -126,65 +140,46 @@ static int name_listed(char **names, int n, const char *name)
     return 0;
 }
 
-int fn_keras_load_weights(fn_net *net, const char *path, fn_err *err)
+int fn_kw_layer(fn_kw_file *f, const char *name, const fn_kw_array **arrays, int *n, fn_err *err)
 {
-    hid_t f, g = -1;
-    char **layer_names = NULL, *backend = NULL;
-    int n_names = 0, rc = -1;
-    if (fn_h5_open(path, &f, err))
-        return -1;
-    if (H5Lexists(f, "model_weights", H5P_DEFAULT) > 0)
-        g = H5Gopen2(f, "model_weights", H5P_DEFAULT);
-    else
-        g = H5Gopen2(f, "/", H5P_DEFAULT);
-    if (g < 0) {
-        fn_fail(err, FN_E_FORMAT, "%s: cannot open the weights group", path);
-        goto out;
+    close_layer(f);
+    *arrays = NULL;
+    *n = 0;
+    if (!name_listed(f->layer_names, f->n_layer_names, name) || H5Lexists(f->group, name, H5P_DEFAULT) <= 0)
+        return fn_fail(err, FN_E_NOTFOUND, "no group for layer %s", name);
+    if (!(f->layer_name = strdup(name)))
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    f->layer = H5Gopen2(f->group, name, H5P_DEFAULT);
+    if (f->layer < 0)
+        return fn_fail(err, FN_E_FORMAT, "%s: layer %s: cannot open its group", f->path, name);
+    if (fn_h5_attr_strings(f->layer, "weight_names", &f->names, &f->n_names, err))
+        return fn_wrap(err, "%s: layer %s: ", f->path, name);
+    f->arrays = calloc((size_t)(f->n_names ? f->n_names : 1), sizeof *f->arrays);
+    if (!f->arrays)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    for (int i = 0; i < f->n_names; i++) {
+        variable_name(f->names[i], f->arrays[i].var, sizeof f->arrays[i].var);
+        f->arrays[i].path = f->names[i];
     }
-    if (!fn_h5_has_attr(g, "layer_names") && !fn_h5_has_attr(g, "layer_names0")) {
-        fn_fail(err, FN_E_FORMAT, "%s: not a Keras weights file (no layer_names attribute)", path);
-        goto out;
-    }
-    if (fn_h5_attr_strings(g, "layer_names", &layer_names, &n_names, err)) {
-        fn_wrap(err, "%s: ", path);
-        goto out;
-    }
-    hid_t battr_obj = fn_h5_has_attr(g, "backend") ? g : f;
-    if (fn_h5_has_attr(battr_obj, "backend") && fn_h5_attr_string(battr_obj, "backend", &backend, err)) {
-        fn_wrap(err, "%s: ", path);
-        goto out;
-    }
-    if (backend) {
-        free(net->backend);
-        net->backend = strdup(backend);
-    }
-    int theano = backend && !strcmp(backend, "theano");
-    for (int i = 0; i < net->n_layers; i++) {
-        fn_layer *L = &net->layers[i];
-        L->theano_kernels = theano;
-        if (L->n_w == 0)
-            continue;
-        if (!name_listed(layer_names, n_names, L->name) || H5Lexists(g, L->name, H5P_DEFAULT) <= 0) {
-            fn_fail(err, FN_E_FORMAT, "%s: layer %s (%s) is missing from the weights file", path, L->name,
-                    L->class_name);
-            goto out;
-        }
-        hid_t lg = H5Gopen2(g, L->name, H5P_DEFAULT);
-        if (lg < 0) {
-            fn_fail(err, FN_E_FORMAT, "%s: layer %s: cannot open its group", path, L->name);
-            goto out;
-        }
-        int lrc = load_layer(L, lg, path, err);
-        H5Gclose(lg);
-        if (lrc)
-            goto out;
-    }
-    rc = 0;
-out:
-    free(backend);
-    fn_h5_strings_free(layer_names, n_names);
-    if (g >= 0)
-        H5Gclose(g);
-    H5Fclose(f);
-    return rc;
+    *arrays = f->arrays;
+    *n = f->n_names;
+    return 0;
+}
+
+int fn_kw_dims(fn_kw_file *f, int i, int *rank, long long dims[FN_KW_MAX_RANK], fn_err *err)
+{
+    if (f->layer < 0 || i < 0 || i >= f->n_names)
+        return fn_fail(err, FN_E_ARG, "%s: no such weight array", f->path);
+    if (fn_h5_dataset_dims(f->layer, f->names[i], rank, dims, FN_KW_MAX_RANK, err))
+        return fn_wrap(err, "%s: layer %s: ", f->path, f->layer_name);
+    return 0;
+}
+
+int fn_kw_read(fn_kw_file *f, int i, float *buf, size_t count, fn_err *err)
+{
+    if (f->layer < 0 || i < 0 || i >= f->n_names)
+        return fn_fail(err, FN_E_ARG, "%s: no such weight array", f->path);
+    if (fn_h5_read_floats(f->layer, f->names[i], buf, count, err))
+        return fn_wrap(err, "%s: layer %s: ", f->path, f->layer_name);
+    return 0;
 }

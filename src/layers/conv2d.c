@@ -250,25 +250,17 @@ static void conv_destroy(fn_layer *L)
     L->priv = NULL;
 }
 
-int fn_conv2d_fold_affine(fn_layer *L, const float *mul, const float *add)
+int fn_conv2d_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters)
 {
-    conv_params *p = L->priv;
-    fn_weight *k = fn_layer_weight(L, "kernel");
+    conv_params *p = L->op == &fn_op_conv2d ? L->priv : NULL;
+    fn_weight *k = p ? fn_layer_weight(L, "kernel") : NULL;
     if (!p || !p->bias || !k || !k->data)
         return -1;
-    const int f = p->filters;
-    const size_t rows = fn_shape_count(&k->shape) / (size_t)f;
-    for (size_t r = 0; r < rows; r++)
-        for (int i = 0; i < f; i++)
-            k->data[r * f + i] *= mul ? mul[i] : 1.0f;
-    for (int i = 0; i < f; i++)
-        p->bias[i] = p->bias[i] * (mul ? mul[i] : 1.0f) + (add ? add[i] : 0.0f);
+    *kernel = k->data;
+    *rows = fn_shape_count(&k->shape) / (size_t)p->filters;
+    *bias = p->bias;
+    *filters = p->filters;
     return 0;
-}
-
-int fn_conv2d_filters(const fn_layer *L)
-{
-    return ((const conv_params *)L->priv)->filters;
 }
 
 const fn_op fn_op_conv2d = {

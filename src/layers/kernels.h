@@ -53,6 +53,12 @@ void fn_dense_naive(size_t rows, int in, int out, const float *x, int ldx, const
 void fn_dense_gemm(size_t rows, int in, int out, const float *x, int ldx, const float *W,
                    const float *bias, float *y, int ldy);
 
+/* L2 normalisation (l2_normalize.c): each of rows vectors of cols values,
+ * y = x / sqrt(max(sum x^2, 1e-12)) - Keras' rule, so a zero vector stays zero.
+ * x (rows, cols)[ldx] -> y (rows, cols)[ldy]; x == y allowed. */
+void fn_l2_normalize_rows(const float *x, int ldx, float *y, int ldy, size_t rows, int cols);
+void fn_l2_normalize(float *v, int d); /* one vector in place */
+
 /* Layout transposes for one image: (c, h*w) <-> (h*w, c). */
 void fn_chw_to_hwc(const float *src, int c, int hw, float *dst);
 void fn_hwc_to_chw(const float *src, int c, int hw, float *dst);

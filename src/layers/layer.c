@@ -1,5 +1,5 @@
 /* layer.c - helpers shared by the op files: shapes, config readers, activations. */
-#include "net/layer.h"
+#include "layers/layer.h"
 #include "layers/ops.h"
 
 #include <math.h>

@@ -31,7 +31,8 @@ static const struct {
     {"GaussianDropout", &fn_op_dropout},
     {"GaussianNoise", &fn_op_dropout},
     {"AlphaDropout", &fn_op_dropout},
-    {"Lambda", &fn_op_lambda},
+    {"Lambda:scale_sum", &fn_op_scale_sum},       /* Lambdas as recognised by src/io/keras_lambda.c */
+    {"Lambda:l2_normalize", &fn_op_l2_normalize},
     {"PReLU", &fn_op_prelu},
 };
 

@@ -3,14 +3,14 @@
 #ifndef FN_OPS_H
 #define FN_OPS_H
 
-#include "net/layer.h"
+#include "layers/layer.h"
 
 extern const fn_op fn_op_input, fn_op_conv2d, fn_op_batchnorm, fn_op_activation,
     fn_op_maxpool2d, fn_op_avgpool2d, fn_op_gap2d, fn_op_gmp2d, fn_op_zeropad2d, fn_op_concat,
-    fn_op_add, fn_op_dense, fn_op_flatten, fn_op_dropout, fn_op_lambda, fn_op_prelu, fn_op_relu,
-    fn_op_softmax;
+    fn_op_add, fn_op_dense, fn_op_flatten, fn_op_dropout, fn_op_scale_sum, fn_op_l2_normalize, fn_op_prelu,
+    fn_op_relu, fn_op_softmax;
 
-/* The op for a Keras class name, or NULL. */
+/* The op for a Keras class name (or, for recognised Lambdas, "Lambda:<kind>"), or NULL. */
 const fn_op *fn_op_find(const char *class_name);
 /* 1 if class_name is a layer we know but deliberately do not support (yet). */
 int fn_op_known_unsupported(const char *class_name);
@@ -21,16 +21,15 @@ fn_shape fn_layer_image(const fn_layer *L, int h, int w, int c);
 int fn_op_window(const fn_layer *L, const char *axis, int in, int k, int s, int same, int *out,
                  int *pad, fn_err *err);
 
-/* Folding hooks (graph optimiser). */
-int fn_conv2d_fold_affine(fn_layer *L, const float *mul, const float *add); /* y = y*mul + add */
-int fn_conv2d_filters(const fn_layer *L);
+/* Folding hooks (graph optimiser, src/net/fuse.c).
+ * A Conv2D's weights as the fold sees them: kernel (kh*kw*cin rows x filters, HWIO)
+ * and bias (filters; zeros when the layer has none).  NULL before prepare. */
+int fn_conv2d_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters);
 /* BatchNormalization as y = x*mul + add per channel; returns the channel axis (per-sample
  * index) or -1.  mul/add point into the layer (valid while it lives). */
 int fn_batchnorm_affine(const fn_layer *L, const float **mul, const float **add);
-/* Lambda kinds recognised from Keras' marshalled bytecode. */
-typedef enum { FN_LAMBDA_SCALE_SUM = 1, FN_LAMBDA_L2_NORMALIZE = 2 } fn_lambda_kind;
-fn_lambda_kind fn_lambda_kind_of(const fn_layer *L);
-float fn_lambda_scale(const fn_layer *L);
-void fn_lambda_set_scale(fn_layer *L, float scale);
+/* The residual scale of a scale-sum (scale_sum.c). */
+float fn_scale_sum_scale(const fn_layer *L);
+void fn_scale_sum_set_scale(fn_layer *L, float scale);
 
 #endif

@@ -1,11 +1,22 @@
 /* fuse.c - transform the loaded graph once, before planning:
  *   Conv2D -> BatchNormalization          BN folded into the conv's kernel and bias
  *   X -> Activation (X = conv/dense/add/scale-sum/BN)   activation applied inside X
- *   Lambda scale-sum(a, Conv2D(x))        the scale folded into the conv, leaving an add
+ *   scale-sum(a, Conv2D(x))               the scale folded into the conv, leaving an add
  *   Dropout, linear Activation            removed
  * A layer is only folded into its producer when the producer has no other consumer
  * and is not a model output, so every tensor anyone can see keeps its value (up to
- * float rounding: folding reassociates a multiply). */
+ * float rounding: folding reassociates a multiply).
+ *
+ * Folding BatchNormalization into the convolution before it.  Per output channel:
+ *     conv   y = w*x + b
+ *     BN     z = (y - mu) * gamma / sqrt(var + eps) + beta
+ * so z is again a convolution,  z = w'*x + b'  with
+ *     w' = w * gamma / sqrt(var + eps)
+ *     b' = (b - mu) * gamma / sqrt(var + eps) + beta
+ * Computed as s = gamma / sqrt(var + eps) and t = beta - mu*s (the BN layer's own
+ * affine form, src/layers/batchnorm.c:bn_prepare), then w' = w*s, b' = b*s + t.
+ * The residual scale of a scale-sum folds the same way with s = scale, t = 0. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "layers/ops.h"
@@ -33,7 +44,24 @@ static int *count_uses(const fn_net *net)
 static int is_fusable_producer(const fn_layer *P)
 {
     return P->op == &fn_op_conv2d || P->op == &fn_op_dense || P->op == &fn_op_add ||
-           P->op == &fn_op_lambda || P->op == &fn_op_batchnorm;
+           P->op == &fn_op_scale_sum || P->op == &fn_op_l2_normalize || P->op == &fn_op_batchnorm;
+}
+
+/* Conv2D C becomes C followed by y*mul + add per output channel (mul, add NULL = 1, 0):
+ * w' = w*mul, b' = b*mul + add.  Returns -1 when C has no weights to fold into. */
+static int fold_affine(fn_layer *C, const float *mul, const float *add)
+{
+    float *w, *b;
+    size_t rows;
+    int f;
+    if (fn_conv2d_params(C, &w, &rows, &b, &f))
+        return -1;
+    for (size_t r = 0; r < rows; r++)
+        for (int i = 0; i < f; i++)
+            w[r * f + i] *= mul ? mul[i] : 1.0f;
+    for (int i = 0; i < f; i++)
+        b[i] = b[i] * (mul ? mul[i] : 1.0f) + (add ? add[i] : 0.0f);
+    return 0;
 }
 
 /* L stops executing; its consumers now read its producer P (which L used once). */
@@ -62,25 +90,26 @@ int fn_net_fuse(fn_net *net, fn_err *err)
             const float *mul, *add;
             int axis = fn_batchnorm_affine(L, &mul, &add);
             int chan_axis = fn_layer_channels_first(P) ? 0 : 2;
-            if (axis == chan_axis && L->act == FN_ACT_LINEAR && !fn_conv2d_fold_affine(P, mul, add))
+            if (axis == chan_axis && L->act == FN_ACT_LINEAR && !fold_affine(P, mul, add))
                 vanish(L, P, uses, P->index);
         } else if ((L->op == &fn_op_activation || L->op == &fn_op_relu) && sole &&
                    is_fusable_producer(P) && P->act == FN_ACT_LINEAR &&
                    (L->act != FN_ACT_SOFTMAX || !fn_layer_channels_first(P))) {
             P->act = L->act;
             vanish(L, P, uses, P->index);
-        } else if (fn_lambda_kind_of(L) == FN_LAMBDA_SCALE_SUM) {
+        } else if (L->op == &fn_op_scale_sum) {
             fn_layer *C = &net->layers[fn_net_resolve(net, L->in[1])];
-            float s = fn_lambda_scale(L);
-            if (C->op == &fn_op_conv2d && uses[C->index] == 1 && C->act == FN_ACT_LINEAR &&
-                C != P && s != 1.0f) {
-                int f = fn_conv2d_filters(C);
+            float s = fn_scale_sum_scale(L), *w, *b;
+            size_t rows;
+            int f;
+            if (C->op == &fn_op_conv2d && uses[C->index] == 1 && C->act == FN_ACT_LINEAR && C != P && s != 1.0f &&
+                !fn_conv2d_params(C, &w, &rows, &b, &f)) {
                 float *mul = malloc(sizeof(float) * (size_t)f);
                 if (mul) {
                     for (int k = 0; k < f; k++)
                         mul[k] = s;
-                    if (!fn_conv2d_fold_affine(C, mul, NULL))
-                        fn_lambda_set_scale(L, 1.0f);
+                    if (!fold_affine(C, mul, NULL))
+                        fn_scale_sum_set_scale(L, 1.0f);
                     free(mul);
                 }
             }

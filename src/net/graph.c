@@ -1,31 +1,209 @@
-/* graph.c - loading a model into an fn_net (the phase driver), shape inference, and
- * the small queries the rest of the engine asks about the graph. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+/* graph.c - the engine's graph: built from io's description of a Keras model (names
+ * resolved, layers in topological order, each parsed by its op), shape inference, and
+ * the small queries the rest of the engine asks about it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "core/file.h"
 #include "layers/ops.h"
 #include "net/graph.h"
 
-#define FN_MAX_JSON_BYTES ((size_t)256 << 20)
+/* Layer lookup by name: (name, index) pairs sorted by name, searched by bisection
+ * (models with tens of thousands of layers stay fast). */
+typedef struct {
+    const char *name;
+    int index;
+} name_ref;
 
-static int read_text(const char *path, char **out, fn_err *err)
+static int by_name(const void *a, const void *b)
 {
-    size_t len;
-    if (fn_read_file(path, FN_MAX_JSON_BYTES, out, &len, err))
-        return -1;
-    if (len == 0) {
-        free(*out);
-        *out = NULL;
-        return fn_fail(err, FN_E_FORMAT, "%s: file is empty", path);
+    return strcmp(((const name_ref *)a)->name, ((const name_ref *)b)->name);
+}
+
+static int find_spec(const name_ref *sorted, int n, const char *name)
+{
+    name_ref key = {name, 0};
+    const name_ref *hit = bsearch(&key, sorted, (size_t)n, sizeof *sorted, by_name);
+    return hit ? hit->index : -1;
+}
+
+/* A min-heap of layer indices: Kahn's algorithm that always takes the ready layer that
+ * comes first in the file, so a file already in execution order keeps its order. */
+static void heap_push(int *h, int *n, int v)
+{
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+static int heap_pop(int *h, int *n)
+{
+    int top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n)
+        h[i] = v;
+    return top;
+}
+
+static int resolve_io(fn_net *net, const fn_keras_model *m, const char *src, fn_err *err);
+
+int fn_graph_build(fn_net *net, fn_keras_model *m, const char *src, fn_err *err)
+{
+    const fn_keras_layer *specs = m->layers;
+    const int n = m->n_layers;
+    int *order = malloc(sizeof(int) * (size_t)n), *done = calloc((size_t)n, sizeof(int));
+    int *src_idx = malloc(sizeof(int) * (size_t)n * FN_MAX_INPUTS);
+    name_ref *sorted = malloc(sizeof *sorted * (size_t)n);
+    int *indeg = calloc((size_t)n, sizeof(int)), *first = calloc((size_t)n + 1, sizeof(int));
+    int *users = NULL, *heap = malloc(sizeof(int) * (size_t)n);
+    int rc = -1, k = 0, nh = 0;
+    if (!order || !done || !src_idx || !sorted || !indeg || !first || !heap) {
+        fn_fail(err, FN_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        sorted[i] = (name_ref){specs[i].name, i};
+    qsort(sorted, (size_t)n, sizeof *sorted, by_name);
+    for (int i = 1; i < n; i++)
+        if (!strcmp(sorted[i].name, sorted[i - 1].name)) {
+            fn_fail(err, FN_E_FORMAT, "%s: two layers are named %s", src, sorted[i].name);
+            goto out;
+        }
+    size_t edges = 0;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < specs[i].n_in; j++) {
+            int s = find_spec(sorted, n, specs[i].in_names[j]);
+            if (s < 0) {
+                fn_fail(err, FN_E_FORMAT, "%s: layer %s takes input from unknown layer %s", src,
+                        specs[i].name, specs[i].in_names[j]);
+                goto out;
+            }
+            src_idx[i * FN_MAX_INPUTS + j] = s;
+            first[s + 1]++;
+            edges++;
+        }
+        indeg[i] = specs[i].n_in;
+    }
+    /* consumers of each layer, as one array sliced by first[] */
+    for (int i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    users = malloc(sizeof(int) * (edges ? edges : 1));
+    int *fill = calloc((size_t)n, sizeof(int));
+    if (!users || !fill) {
+        free(fill);
+        fn_fail(err, FN_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < specs[i].n_in; j++) {
+            int s = src_idx[i * FN_MAX_INPUTS + j];
+            users[first[s] + fill[s]++] = i;
+        }
+    free(fill);
+    for (int i = 0; i < n; i++)
+        if (indeg[i] == 0)
+            heap_push(heap, &nh, i);
+    while (nh) {
+        int i = heap_pop(heap, &nh);
+        done[i] = 1 + k; /* position + 1 */
+        order[k++] = i;
+        for (int e = first[i]; e < first[i + 1]; e++)
+            if (--indeg[users[e]] == 0)
+                heap_push(heap, &nh, users[e]);
+    }
+    if (k < n) {
+        for (int i = 0; i < n; i++)
+            if (!done[i]) {
+                fn_fail(err, FN_E_FORMAT, "%s: the graph has a cycle through layer %s", src, specs[i].name);
+                goto out;
+            }
+    }
+    net->layers = calloc((size_t)n, sizeof *net->layers);
+    if (!net->layers) {
+        fn_fail(err, FN_E_NOMEM, "out of memory");
+        goto out;
+    }
+    net->n_layers = n;
+    for (int p = 0; p < n; p++) {
+        if (fn_keras_describe_lambda(m, order[p], src, err))
+            goto out;
+        const fn_keras_layer *s = &specs[order[p]];
+        fn_layer *L = &net->layers[p];
+        L->index = p;
+        L->name = strdup(s->name);
+        L->class_name = strdup(s->class_name);
+        if (!L->name || !L->class_name) {
+            fn_fail(err, FN_E_NOMEM, "out of memory");
+            goto out;
+        }
+        L->n_in = s->n_in;
+        for (int j = 0; j < s->n_in; j++)
+            L->in[j] = done[src_idx[order[p] * FN_MAX_INPUTS + j]] - 1;
+        L->op = fn_op_find(s->op);
+        if (!L->op) {
+            if (fn_op_known_unsupported(s->class_name))
+                fn_fail(err, FN_E_UNSUPPORTED, "%s: layer %s: class %s is not supported", src, s->name,
+                        s->class_name);
+            else
+                fn_fail(err, FN_E_UNSUPPORTED, "%s: layer %s: unknown layer class '%s'", src, s->name,
+                        s->class_name);
+            goto out;
+        }
+        if (L->op->parse(L, s->config, err)) {
+            fn_wrap(err, "%s: ", src);
+            goto out;
+        }
+        if ((L->op == &fn_op_input) != (s->n_in == 0)) {
+            fn_fail(err, FN_E_FORMAT, "%s: layer %s: %s", src, s->name,
+                    s->n_in ? "an InputLayer cannot have inputs" : "has no inputs");
+            goto out;
+        }
+    }
+    rc = resolve_io(net, m, src, err);
+out:
+    free(order);
+    free(done);
+    free(src_idx);
+    free(sorted);
+    free(indeg);
+    free(first);
+    free(users);
+    free(heap);
+    return rc;
+}
+
+
+/* The model's input and output layers, by name. */
+static int resolve_io(fn_net *net, const fn_keras_model *m, const char *src, fn_err *err)
+{
+    net->input = fn_net_find(net, m->input_names[0]);
+    if (net->input < 0 || net->layers[net->input].op != &fn_op_input)
+        return fn_fail(err, FN_E_FORMAT, "%s: input layer %s is not an InputLayer of the model", src,
+                       m->input_names[0]);
+    for (int i = 0; i < net->n_layers; i++)
+        if (i != net->input && net->layers[i].op == &fn_op_input)
+            return fn_fail(err, FN_E_UNSUPPORTED, "%s: models with several inputs are not supported", src);
+    net->out = malloc(sizeof(int) * (size_t)m->n_outputs);
+    if (!net->out)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    net->n_out = m->n_outputs;
+    for (int i = 0; i < m->n_outputs; i++) {
+        net->out[i] = fn_net_find(net, m->output_names[i]);
+        if (net->out[i] < 0)
+            return fn_fail(err, FN_E_FORMAT, "%s: output layer %s does not exist", src, m->output_names[i]);
     }
     return 0;
 }
@@ -78,145 +256,6 @@ int fn_net_infer(fn_net *net, const fn_shape *in, fn_err *err)
     return 0;
 }
 
-static int prepare_layers(fn_net *net, fn_err *err)
-{
-    for (int i = 0; i < net->n_layers; i++) {
-        fn_layer *L = &net->layers[i];
-        if (L->op->prepare && L->op->prepare(L, err))
-            return -1;
-    }
-    return 0;
-}
-
-/* libhdf5 (1.10) can crash or spin on some corrupted files: a flipped byte in a heap
- * or object header is enough.  So before loading in this process, the same load runs in
- * a forked child with a time limit; only if the child got through (or failed cleanly,
- * which the real load then reports) does this process touch the file.  The load is
- * deterministic, so what the child survived, the parent survives.  Costs one extra
- * read of the files; FACENET_NO_SANDBOX=1 turns it off, FACENET_LOAD_TIMEOUT sets the
- * limit in seconds (default 120). */
-static int load_direct(const fn_load_opts *o, fn_net **out, fn_err *err);
-
-static int sandboxed_preload(const fn_load_opts *o, fn_err *err)
-{
-    const char *off = getenv("FACENET_NO_SANDBOX"), *t = getenv("FACENET_LOAD_TIMEOUT");
-    if (off && *off && strcmp(off, "0"))
-        return 0;
-    int limit = t && atoi(t) > 0 ? atoi(t) : 120;
-    const char *file = o->weights ? o->weights : o->model_json;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return 0; /* cannot fork: load directly */
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0)
-            dup2(fd, 2);
-        fn_net *net = NULL;
-        fn_err e;
-        /* 0: loaded; 3: failed cleanly (the real load reports why).  Anything else -
-         * a signal, or a sanitizer's exit status - means the library broke. */
-        _exit(load_direct(o, &net, &e) ? 3 : 0); /* no cleanup: the process ends */
-    }
-    int status = 0;
-    for (int waited_ms = 0;; waited_ms += 10) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR)
-            return 0;
-        if (waited_ms >= limit * 1000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return fn_fail(err, FN_E_FORMAT, "%s: reading did not finish within %d s (corrupt file?)", file, limit);
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (WIFSIGNALED(status))
-        return fn_fail(err, FN_E_FORMAT, "%s: corrupt file (the HDF5 library crashed reading it, signal %d)", file,
-                       WTERMSIG(status));
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3)
-        return fn_fail(err, FN_E_FORMAT, "%s: corrupt file (reading it failed in the HDF5 library, status %d)", file,
-                       WEXITSTATUS(status));
-    return 0;
-}
-
-int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
-{
-    *out = NULL;
-    if (o->weights && sandboxed_preload(o, err))
-        return -1;
-    return load_direct(o, out, err);
-}
-
-static int load_direct(const fn_load_opts *o, fn_net **out, fn_err *err)
-{
-    char *text = NULL;
-    const char *src = o->model_json;
-    *out = NULL;
-    if (o->model_json) {
-        if (read_text(o->model_json, &text, err))
-            return -1;
-    } else if (o->weights) {
-        if (fn_keras_h5_config(o->weights, &text, err))
-            return -1;
-        src = o->weights;
-    } else {
-        return fn_fail(err, FN_E_ARG, "no model given");
-    }
-    fn_net *net = calloc(1, sizeof *net);
-    if (!net) {
-        free(text);
-        return fn_fail(err, FN_E_NOMEM, "out of memory");
-    }
-    int rc = fn_keras_build(net, text, src, err);
-    free(text);
-    if (!rc && fn_net_infer(net, NULL, err))
-        rc = fn_wrap(err, "%s: ", src);
-    if (!rc) {
-        for (int i = 0; i < net->n_layers; i++)
-            for (int k = 0; k < net->layers[i].n_w; k++)
-                net->params += fn_shape_count(&net->layers[i].w[k].shape);
-    }
-    if (!rc && o->weights) {
-        rc = fn_keras_load_weights(net, o->weights, err);
-        if (!rc && prepare_layers(net, err))
-            rc = fn_wrap(err, "%s: ", o->weights);
-        if (!rc && !o->no_fuse)
-            rc = fn_net_fuse(net, err);
-        net->weights_loaded = !rc;
-    }
-    if (!rc) { /* point every identity layer at its final source: resolving is one step */
-        for (int i = 0; i < net->n_layers; i++)
-            if (net->layers[i].flags & FN_L_IDENTITY)
-                net->layers[i].in[0] = fn_net_resolve(net, net->layers[i].in[0]);
-    }
-    if (!rc && !net->source) {
-        char buf[96];
-        snprintf(buf, sizeof buf, "keras ?, %s", net->backend ? net->backend : "?");
-        net->source = strdup(buf);
-    }
-    if (rc) {
-        fn_net_free(net);
-        return -1;
-    }
-    *out = net;
-    return 0;
-}
-
-int fn_net_load_dir(const char *dir, int no_fuse, fn_net **out, fn_err *err)
-{
-    char json[4096], h5[4096];
-    snprintf(json, sizeof json, "%s/model.json", dir);
-    snprintf(h5, sizeof h5, "%s/model.h5", dir);
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        return fn_fail(err, FN_E_IO, "%s: model directory does not exist", dir);
-    fn_load_opts o = {.model_json = stat(json, &st) == 0 ? json : NULL, .weights = h5, .no_fuse = no_fuse};
-    return fn_net_load(&o, out, err);
-}
-
 void fn_net_free(fn_net *net)
 {
     if (!net)
@@ -243,54 +282,3 @@ void fn_net_free(fn_net *net)
     free(net);
 }
 
-fn_shape fn_net_input_shape(const fn_net *net)
-{
-    /* the InputLayer's private params are its declared shape */
-    return *(const fn_shape *)net->layers[net->input].priv;
-}
-
-int fn_net_n_outputs(const fn_net *net)
-{
-    return net->n_out;
-}
-
-const char *fn_net_output_name(const fn_net *net, int i)
-{
-    return net->layers[net->out[i]].name;
-}
-
-void fn_net_set_reference(fn_net *net, int on)
-{
-    net->reference = on;
-}
-
-size_t fn_net_param_count(const fn_net *net)
-{
-    return net->params;
-}
-
-double fn_net_macs(const fn_net *net)
-{
-    double m = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        const fn_layer *L = &net->layers[i];
-        if (L->op->macs && L->n_in && fn_shape_count(&L->in_shape[0]))
-            m += L->op->macs(L, &L->in_shape[0]);
-    }
-    return m;
-}
-
-size_t fn_net_arena_bytes(const fn_net *net)
-{
-    return net->planned ? (net->act_floats + net->scratch_floats) * sizeof(float) : 0;
-}
-
-size_t fn_net_naive_bytes(const fn_net *net)
-{
-    return net->planned ? net->naive_floats * sizeof(float) : 0;
-}
-
-const char *fn_net_source(const fn_net *net)
-{
-    return net->source ? net->source : "?";
-}

@@ -1,25 +1,18 @@
-/* lambda.c - Keras Lambda layers, recognised but never executed.
+/* keras_lambda.c - Keras Lambda layers, recognised but never executed.
  *
  * Keras saves a Lambda as base64 of Python's marshalled bytecode.  Running it is out
  * of the question (and would need Python); instead we parse the marshal stream far
  * enough to read the code object's bytecode, constants and names, and compare them
- * with the two lambdas FaceNet models use:
- *   scale-sum       lambda inputs, scale: inputs[0] + inputs[1] * scale
- *                   (two inputs, config arguments.scale)      out = in0 + in1*scale
- *   L2 normalise    lambda x: K.l2_normalize(x, axis=-1 or 1)  out = x / sqrt(max(sum x^2, 1e-12))
- * Anything else is an error naming the layer.  The bytecode table covers CPython
- * 3.6-3.10 (wordcode, pre-3.11 opcodes), which wrote every Keras 2.x file. */
+ * with the two lambdas FaceNet models use (keras_lambda.h).  The engine then runs
+ * them as ops of their own: src/layers/scale_sum.c and src/layers/l2_normalize.c.
+ * The bytecode table covers CPython 3.6-3.10 (wordcode, pre-3.11 opcodes), which wrote
+ * every Keras 2.x file. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "layers/ops.h"
-
-typedef struct {
-    fn_lambda_kind kind;
-    float scale;
-} lambda_params;
+#include "io/keras_lambda.h"
 
 /* ---- a minimal, bounds-checked reader of Python's marshal format ---------------- */
 
@@ -281,19 +274,18 @@ static int is_l2_normalize(const mobj *code, long *axis)
     return op[2 * i] == OP_RETURN_VALUE;
 }
 
-static int lambda_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
+int fn_keras_lambda(const char *layer, const cJSON *cfg, fn_lambda_kind *kind, double *scale, long *axis,
+                    fn_err *err)
 {
-    lambda_params *p = calloc(1, sizeof *p);
-    if (!p)
-        return fn_fail(err, FN_E_NOMEM, "out of memory");
-    L->priv = p;
     const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cfg, "function");
     const cJSON *b64 = cJSON_IsArray(fn) ? cJSON_GetArrayItem(fn, 0) : fn;
-    const char *ftype = fn_cfg_str(cfg, "function_type", "lambda");
+    const cJSON *ft = cJSON_GetObjectItemCaseSensitive(cfg, "function_type");
+    const char *ftype = cJSON_IsString(ft) ? ft->valuestring : "lambda";
+    *kind = 0;
     if (!cJSON_IsString(b64) || strcmp(ftype, "lambda"))
         return fn_fail(err, FN_E_UNSUPPORTED,
                        "layer %s: Lambda of type '%s' is not recognised (only FaceNet's scale-sum "
-                       "and L2-normalisation lambdas are supported)", L->name, ftype);
+                       "and L2-normalisation lambdas are supported)", layer, ftype);
     size_t len = 0;
     unsigned char *buf = b64decode(b64->valuestring, &len);
     if (!buf)
@@ -305,99 +297,20 @@ static int lambda_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
     }
     r->p = buf, r->end = buf + len;
     mobj *code = rd_obj(r);
-    long axis = 0;
     if (code && code->type == 'c' && is_scale_sum(code)) {
-        double scale;
         const cJSON *args = cJSON_GetObjectItemCaseSensitive(cfg, "arguments");
-        if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(args, "scale")) ||
-            fn_cfg_num(L, args, "scale", 1.0, &scale, err))
-            p->kind = 0;
-        else
-            p->kind = FN_LAMBDA_SCALE_SUM, p->scale = (float)scale;
-    } else if (code && code->type == 'c' && is_l2_normalize(code, &axis)) {
-        p->kind = FN_LAMBDA_L2_NORMALIZE;
-        p->scale = (float)axis; /* checked against the input rank in infer */
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(args, "scale");
+        if (cJSON_IsNumber(s) && isfinite(s->valuedouble))
+            *kind = FN_LAMBDA_SCALE_SUM, *scale = s->valuedouble;
+    } else if (code && code->type == 'c' && is_l2_normalize(code, axis)) {
+        *kind = FN_LAMBDA_L2_NORMALIZE;
     }
     free(r);
     free(buf);
-    if (!p->kind)
+    if (!*kind)
         return fn_fail(err, FN_E_UNSUPPORTED,
                        "layer %s: Lambda is not recognised (only FaceNet's scale-sum "
                        "'inputs[0] + inputs[1] * scale' and 'K.l2_normalize' are supported; "
-                       "Lambda code is never executed)", L->name);
-    L->flags = FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
+                       "Lambda code is never executed)", layer);
     return 0;
 }
-
-static int lambda_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err)
-{
-    lambda_params *p = L->priv;
-    if (p->kind == FN_LAMBDA_SCALE_SUM) {
-        if (n_in != 2 || !fn_shape_equal(&in[0], &in[1]))
-            return fn_fail(err, FN_E_SHAPE, "layer %s: scale-sum Lambda needs two inputs of equal shape",
-                           L->name);
-    } else {
-        long axis = (long)p->scale;
-        if (n_in != 1 || !(axis == -1 || axis == in[0].rank))
-            return fn_fail(err, FN_E_UNSUPPORTED,
-                           "layer %s: l2_normalize Lambda needs one input, normalised over its last axis",
-                           L->name);
-    }
-    *out = in[0];
-    return 0;
-}
-
-static void lambda_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
-                           fn_view out, const fn_ctx *ctx)
-{
-    (void)n_in;
-    const lambda_params *p = L->priv;
-    const int cols = in_shape[0].d[in_shape[0].rank - 1];
-    const size_t rows = (size_t)ctx->n * (fn_shape_count(&in_shape[0]) / (size_t)cols);
-    for (size_t r = 0; r < rows; r++) {
-        const float *a = in[0].p + r * in[0].ld;
-        float *o = out.p + r * out.ld;
-        if (p->kind == FN_LAMBDA_SCALE_SUM) {
-            const float *b = in[1].p + r * in[1].ld;
-            for (int i = 0; i < cols; i++)
-                o[i] = a[i] + b[i] * p->scale;
-        } else {
-            double ss = 0;
-            for (int i = 0; i < cols; i++)
-                ss += (double)a[i] * a[i];
-            float inv = (float)(1.0 / sqrt(ss > 1e-12 ? ss : 1e-12));
-            for (int i = 0; i < cols; i++)
-                o[i] = a[i] * inv;
-        }
-    }
-    fn_apply_act(L->act, out.p, rows, cols, out.ld);
-}
-
-static void lambda_destroy(fn_layer *L)
-{
-    free(L->priv);
-    L->priv = NULL;
-}
-
-fn_lambda_kind fn_lambda_kind_of(const fn_layer *L)
-{
-    return L->op == &fn_op_lambda ? ((const lambda_params *)L->priv)->kind : 0;
-}
-
-float fn_lambda_scale(const fn_layer *L)
-{
-    return ((const lambda_params *)L->priv)->scale;
-}
-
-void fn_lambda_set_scale(fn_layer *L, float scale)
-{
-    ((lambda_params *)L->priv)->scale = scale;
-}
-
-const fn_op fn_op_lambda = {
-    .class_name = "Lambda",
-    .parse = lambda_parse,
-    .infer = lambda_infer,
-    .forward = lambda_forward,
-    .destroy = lambda_destroy,
-};

@@ -21,14 +21,18 @@
 
 #include "core/error.h"
 
-#define FN_MAX_RANK 4     /* per-sample rank (without the batch dimension) */
 #define FN_MAX_WEIGHTS 6
 #define FN_MAX_INPUTS 64
 
+/* Also defined, identically, in include/facenet.h (the public header stands alone). */
+#ifndef FN_SHAPE_DEFINED
+#define FN_SHAPE_DEFINED
+#define FN_MAX_RANK 4     /* per-sample rank (without the batch dimension) */
 typedef struct {
     int rank;             /* per-sample rank, 1..FN_MAX_RANK */
     int d[FN_MAX_RANK];   /* -1 = unknown until the input size is given */
 } fn_shape;
+#endif
 
 /* A batch of tensors in memory: rows = N * d0 * .. * d[r-2], each of d[r-1]
  * values, consecutive rows ld floats apart. */
@@ -87,7 +91,7 @@ enum {
 struct fn_layer {
     const fn_op *op;
     char *name;
-    char *class_name;
+    char *class_name;          /* Keras' class, for messages and info ("Lambda") */
     int index;                 /* position in the graph's topological order */
     int n_in;
     int in[FN_MAX_INPUTS];     /* producer layer indices */

@@ -1,0 +1,78 @@
+/* scale_sum.c - the residual connection of Inception-ResNet:
+ *
+ *     out = a + scale * b          a: the block's input (the shortcut)
+ *                                  b: the block's branches, concatenated and
+ *                                     projected back by a 1x1 convolution
+ *
+ * This is what makes a block residual: the network learns a small correction b that
+ * is added to its input, scaled down so the sum stays stable in deep stacks.  The
+ * FaceNet (Inception-ResNet-v1) blocks use scale 0.17 (Block35, 35x35 grid), 0.10
+ * (Block17, 17x17) and 0.20 (Block8, 8x8); the last Block8 uses 1.0.
+ *
+ * Keras files store it as a Lambda `inputs[0] + inputs[1] * scale`; src/io/
+ * keras_lambda.c recognises that bytecode and hands this op the config {"scale": s}.
+ * When b comes straight from a convolution used nowhere else, src/net/fuse.c folds the
+ * scale into that convolution's weights and this op is left with scale 1: a plain add. */
+#include <stdlib.h>
+
+#include "layers/ops.h"
+
+typedef struct {
+    float scale;
+} scale_sum_params;
+
+static int scale_sum_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
+{
+    scale_sum_params *p = calloc(1, sizeof *p);
+    if (!p)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    L->priv = p;
+    double scale;
+    if (fn_cfg_num(L, cfg, "scale", 1.0, &scale, err))
+        return -1;
+    p->scale = (float)scale;
+    L->flags = FN_L_STRIDED_IN | FN_L_STRIDED_OUT;
+    return 0;
+}
+
+static int scale_sum_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err)
+{
+    if (n_in != 2 || !fn_shape_equal(&in[0], &in[1]))
+        return fn_fail(err, FN_E_SHAPE, "layer %s: scale-sum Lambda needs two inputs of equal shape", L->name);
+    *out = in[0];
+    return 0;
+}
+
+/* in[0], in[1]: (rows, cols) [ld] -> out (rows, cols) [ld] */
+static void scale_sum_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
+                              fn_view out, const fn_ctx *ctx)
+{
+    (void)n_in;
+    const float scale = ((const scale_sum_params *)L->priv)->scale;
+    const int cols = in_shape[0].d[in_shape[0].rank - 1];
+    const size_t rows = (size_t)ctx->n * (fn_shape_count(&in_shape[0]) / (size_t)cols);
+    for (size_t r = 0; r < rows; r++) {
+        const float *a = in[0].p + r * in[0].ld, *b = in[1].p + r * in[1].ld;
+        float *o = out.p + r * out.ld;
+        for (int i = 0; i < cols; i++)
+            o[i] = a[i] + b[i] * scale;
+    }
+    fn_apply_act(L->act, out.p, rows, cols, out.ld);
+}
+
+float fn_scale_sum_scale(const fn_layer *L)
+{
+    return ((const scale_sum_params *)L->priv)->scale;
+}
+
+void fn_scale_sum_set_scale(fn_layer *L, float scale)
+{
+    ((scale_sum_params *)L->priv)->scale = scale;
+}
+
+const fn_op fn_op_scale_sum = {
+    .class_name = "Lambda:scale_sum",
+    .parse = scale_sum_parse,
+    .infer = scale_sum_infer,
+    .forward = scale_sum_forward,
+};

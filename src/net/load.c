@@ -1,0 +1,130 @@
+/* load.c - how a Keras model becomes a runnable net, phase by phase:
+ *
+ *   1. parse    model.json (or the .h5's model_config) -> a neutral description of
+ *               the layers                                   io/keras_model.c
+ *   2. graph    names resolved, topological order, each layer parsed by its op
+ *                                                            net/graph.c
+ *   3. shapes   every output shape, every declared weight's shape    net/graph.c
+ *   4. weights  read by name from model.h5, every shape checked       net/weights.c
+ *               (optionally in a child process: net/sandbox.c)
+ *   5. prepare  each op transforms its weights once (e.g. Theano kernel flips)
+ *   6. fold     BatchNorm and residual scales into convolutions,
+ *               activations into their producers                      net/fuse.c
+ * Planning memory for an input size (net/plan.c) and running (net/forward.c) follow,
+ * at the first run or when the caller asks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/file.h"
+#include "io/keras_weights.h"
+#include "net/graph.h"
+
+#define FN_MAX_JSON_BYTES ((size_t)256 << 20)
+
+static int read_text(const char *path, char **out, fn_err *err)
+{
+    size_t len;
+    if (fn_read_file(path, FN_MAX_JSON_BYTES, out, &len, err))
+        return -1;
+    if (len == 0) {
+        free(*out);
+        *out = NULL;
+        return fn_fail(err, FN_E_FORMAT, "%s: file is empty", path);
+    }
+    return 0;
+}
+
+/* Phase 1: the model's JSON text, from model.json or from the weights file. */
+static int model_text(const fn_load_opts *o, char **text, const char **src, fn_err *err)
+{
+    *src = o->model_json;
+    if (o->model_json)
+        return read_text(o->model_json, text, err);
+    if (!o->weights)
+        return fn_fail(err, FN_E_ARG, "no model given");
+    *src = o->weights;
+    return o->sandbox ? fn_h5_config_sandboxed(o->weights, o->sandbox_timeout_s, text, err)
+                      : fn_keras_h5_config(o->weights, text, err);
+}
+
+static int prepare_layers(fn_net *net, fn_err *err)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        fn_layer *L = &net->layers[i];
+        if (L->op->prepare && L->op->prepare(L, err))
+            return -1;
+    }
+    return 0;
+}
+
+int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
+{
+    char *text = NULL;
+    const char *src;
+    *out = NULL;
+    if (model_text(o, &text, &src, err)) /* 1 */
+        return -1;
+    fn_keras_model model;
+    int rc = fn_keras_parse(text, src, &model, err);
+    free(text);
+    if (rc)
+        return -1;
+    fn_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        fn_keras_model_free(&model);
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    }
+    if (model.source) {
+        net->source = model.source;
+        model.source = NULL;
+    }
+    rc = fn_graph_build(net, &model, src, err); /* 2 */
+    fn_keras_model_free(&model);
+    if (!rc && fn_net_infer(net, NULL, err)) /* 3 */
+        rc = fn_wrap(err, "%s: ", src);
+    if (!rc) {
+        for (int i = 0; i < net->n_layers; i++)
+            for (int k = 0; k < net->layers[i].n_w; k++)
+                net->params += fn_shape_count(&net->layers[i].w[k].shape);
+    }
+    if (!rc && o->weights) {
+        rc = o->sandbox ? fn_net_read_weights_sandboxed(net, o->weights, o->sandbox_timeout_s, err) /* 4 */
+                        : fn_net_read_weights(net, o->weights, err);
+        if (!rc && prepare_layers(net, err)) /* 5 */
+            rc = fn_wrap(err, "%s: ", o->weights);
+        if (!rc && !o->no_fuse) /* 6 */
+            rc = fn_net_fuse(net, err);
+        net->weights_loaded = !rc;
+    }
+    if (!rc) { /* point every identity layer at its final source: resolving is one step */
+        for (int i = 0; i < net->n_layers; i++)
+            if (net->layers[i].flags & FN_L_IDENTITY)
+                net->layers[i].in[0] = fn_net_resolve(net, net->layers[i].in[0]);
+    }
+    if (!rc && !net->source) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "keras ?, %s", net->backend ? net->backend : "?");
+        if (!(net->source = strdup(buf)))
+            rc = fn_fail(err, FN_E_NOMEM, "out of memory");
+    }
+    if (rc) {
+        fn_net_free(net);
+        return -1;
+    }
+    *out = net;
+    return 0;
+}
+
+int fn_net_load_dir(const char *dir, int no_fuse, fn_net **out, fn_err *err)
+{
+    char json[4096], h5[4096];
+    snprintf(json, sizeof json, "%s/model.json", dir);
+    snprintf(h5, sizeof h5, "%s/model.h5", dir);
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return fn_fail(err, FN_E_IO, "%s: model directory does not exist", dir);
+    fn_load_opts o = {.model_json = stat(json, &st) == 0 ? json : NULL, .weights = h5, .no_fuse = no_fuse};
+    return fn_net_load(&o, out, err);
+}
