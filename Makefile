@@ -30,10 +30,15 @@ TOOLS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test asan bench weights demo clean
+.PHONY: all build-all deps test asan bench weights demo clean
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
-all: deps-check $(LIB) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
+# `all` first installs what is missing, then builds in a fresh make: the pkg-config
+# flags above are computed when a Makefile is read, so the build must be read after
+# the install (on a fresh machine they would otherwise be empty).
+all: deps-check
+	@$(MAKE) --no-print-directory build-all
+build-all: $(LIB) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
 
 # Install missing Debian packages (no-op when everything is there).
 deps:

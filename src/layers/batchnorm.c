@@ -2,7 +2,8 @@
  *   y = x * mul + add,  mul = gamma / sqrt(moving_variance + epsilon),
  *                       add = beta - moving_mean * mul
  * (TensorFlow's fused inference form).  The graph optimiser folds it into a
- * preceding convolution when it can; otherwise this op runs it. */
+ * preceding convolution when it can (src/net/fuse.c, where the folding formula is
+ * written out whole); otherwise this op runs it. */
 #include <math.h>
 #include <stdlib.h>
 
