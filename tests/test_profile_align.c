@@ -578,18 +578,27 @@ static void test_landmarks_bad_lines(void **state)
     static const struct {
         const char *text, *want;
     } cases[] = {
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\nb.jpg\t1\t2\n", ":2: has 2 numbers"},
-        {"# comment\n\na.jpg\t1\t2\t3\t4\tx\t6\t7\t8\t9\t10\n", ":3: field 6 (nose tip x) is not a number: \"x\""},
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\t11\n", ":1: has more than 10"},
-        {"a.jpg 1 2 3 4 5 6 7 8 9 10\n", ":1: expected a path"},
-        {"\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n", ":1: expected a path"},
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\tnan\n", ":1: field 11"},
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t1e999\n", ":1: field 11"},
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10 \n", ":1: field 11"},
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t\n", ":1: field 11"},
-        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\nb.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n"
-         "a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n",
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80\nb.jpg\t1\t2\n", ":2: has 2 numbers"},
+        {"# comment\n\na.jpg\t30\t40\t70\t40\tx\t60\t35\t80\t65\t80\n", ":3: field 6 (nose tip x) is not a number: \"x\""},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80\t11\n", ":1: has more than 10"},
+        {"a.jpg 30 40 70 40 50 60 35 80 65 80\n", ":1: expected a path"},
+        {"\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80\n", ":1: expected a path"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\tnan\n", ":1: field 11"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t1e999\n", ":1: field 11"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80 \n", ":1: field 11"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t\n", ":1: field 11"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80\nb.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80\n"
+         "a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t80\n",
          ":3: duplicate entry for a.jpg (first at line 1)"},
+        /* numbers that are no decimal coordinates, and points that are no face */
+        {"a.jpg\t0x1e\t40\t70\t40\t50\t60\t35\t80\t65\t80\n", ":1: field 2 (left eye x) is not a number"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t0x1p6\n", ":1: field 11"},
+        {"a.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\tinf\n", ":1: field 11"},
+        {"a.jpg\t1e308\t40\t70\t40\t50\t60\t35\t80\t65\t80\n", ":1: coordinate 1e+308 is beyond"},
+        {"a.jpg\t-1e308\t40\t70\t40\t50\t60\t35\t80\t65\t80\n", ":1: coordinate -1e+308 is beyond"},
+        {"a.jpg\t30\t40\t30\t40\t50\t60\t35\t80\t65\t80\n", ":1: the two eyes are at the same point"},
+        {"a.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\n", ":1: the points are (nearly) collinear"},
+        {"a.jpg\t30\t40\t70\t40\t50\t41\t35\t40.5\t65\t41\n", ":1: the points are (nearly) collinear"},
     };
     const char *path = tu_path_in(tmpdir, "lm.txt");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -607,8 +616,8 @@ static void test_landmarks_bad_lines(void **state)
         assert_int_equal(lms.n, 0);
     }
     /* CRLF, comments, blank lines, no final newline, paths with spaces */
-    const char *text = "# x\r\n\r\nb c.jpg\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\r\n"
-                       "a.jpg\t-1.5\t2e1\t3\t4\t5\t6\t7\t8\t9\t10";
+    const char *text = "# x\r\n\r\nb c.jpg\t30\t40\t70\t40\t50\t60\t35\t80\t65\t10\r\n"
+                       "a.jpg\t-1.5\t2e1\t30\t20\t5\t6\t7\t80\t9\t10";
     tu_write_text(path, text);
     fn_landmarks lms;
     fn_err err;

@@ -23,6 +23,8 @@ typedef struct {
     const char *json;       /* --model-json FILE */
     const char *weights;    /* --weights FILE */
     int no_fuse;            /* --no-fuse: run every Keras layer as is */
+    int arch_only;          /* --model-json without a weights file next to it: load the
+                               architecture alone (info) instead of failing */
 } fn_model_args;
 
 /* If argv[*i] is a model option, consume it (and its value) and return 1. */
@@ -63,6 +65,7 @@ const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key);
 
 /* JSON output helpers: a string with escapes, and a float array printed so it reads
  * back to the same float32 value. */
+/* A JSON string for any bytes (bytes that are not UTF-8 become the text \\xHH). */
 void fn_json_string(FILE *f, const char *s);
 void fn_json_floats(FILE *f, const float *v, size_t n);
 

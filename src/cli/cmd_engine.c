@@ -41,7 +41,7 @@ static int shape_opt(int argc, char **argv, int *i, fn_shape *shape, int *have)
 
 int fn_cmd_info(int argc, char **argv)
 {
-    fn_model_args m = {0};
+    fn_model_args m = {.arch_only = 1};
     fn_shape shape;
     int have_shape = 0, layers = 0, batch = 1;
     for (int i = 1; i < argc; i++) {

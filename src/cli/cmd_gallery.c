@@ -314,9 +314,11 @@ int fn_cmd_db(int argc, char **argv)
         if (fn_gallery_check(g, &err)) {
             fn_cli_fail_err(&err);
         } else {
-            if (a.json)
-                printf("{\"db\": \"%s\", \"ok\": true}\n", a.db);
-            else
+            if (a.json) {
+                printf("{\"db\": ");
+                fn_json_string(stdout, a.db);
+                printf(", \"ok\": true}\n");
+            } else
                 printf("%s: ok\n", a.db);
             rc = FN_EXIT_OK;
         }

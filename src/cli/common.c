@@ -139,21 +139,59 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
             return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
                            w);
     }
+    if (m->arch_only && m->json && !m->weights && access(w, F_OK) != 0)
+        w = NULL;
     fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse};
     sandbox_policy(m, &o);
     return fn_net_load(&o, net, err);
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0: no overlong forms, no UTF-16
+ * surrogates (ED A0..BF), nothing above U+10FFFF. */
+static int utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    int n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (p[0] == 0xE0)
+        lo = 0xA0;
+    else if (p[0] == 0xED)
+        hi = 0x9F;
+    else if (p[0] == 0xF0)
+        lo = 0x90;
+    else if (p[0] == 0xF4)
+        hi = 0x8F;
+    if (n == 0 || p[1] < lo || p[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+/* A JSON string for any bytes: UTF-8 passes through, quotes, backslashes and control
+ * characters are escaped, and each byte that is not part of valid UTF-8 (file names
+ * are bytes on Linux) becomes the four characters \xHH - so every line stays valid
+ * JSON and the original bytes can be recovered. */
 void fn_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_len(p);
+        if (n == 0) {
+            fprintf(f, "\\\\x%02X", *p);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
             fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
             fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
+            p++;
+        } else {
+            fwrite(p, 1, (size_t)n, f);
+            p += n;
+        }
     }
     fputc('"', f);
 }

@@ -6,6 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A message is one line of text: control bytes that came from a file (a name, a
+ * path, a config string) would break the line or drive the terminal, so each
+ * becomes '?'. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int fn_fail(fn_err *err, fn_errkind kind, const char *fmt, ...)
 {
     if (!err)
@@ -14,6 +24,7 @@ int fn_fail(fn_err *err, fn_errkind kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    one_line(err->msg);
     err->kind = kind;
     return -1;
 }
@@ -35,6 +46,7 @@ int fn_wrap(fn_err *err, const char *fmt, ...)
     size_t room = sizeof err->msg - 1 - np, no = strnlen(old, room);
     memcpy(err->msg + np, old, no);
     err->msg[np + no] = '\0';
+    one_line(err->msg);
     if (err->kind == FN_E_NONE)
         err->kind = FN_E_FORMAT;
     return -1;

@@ -32,7 +32,8 @@ typedef struct {
 #endif
 
 /* Record an error and return -1, so callers can write `return fn_fail(...)`.
- * A NULL err is allowed (the message is dropped). */
+ * A NULL err is allowed (the message is dropped).  Control bytes in the message
+ * (from file names or contents) are replaced by '?': a message is one line. */
 int fn_fail(fn_err *err, fn_errkind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -2,22 +2,47 @@
 #include "core/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+int fn_open_regular(const char *path, fn_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int flags;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
+    }
+    if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        close(fd);
+        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    return fd;
+}
 
 int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, fn_err *err)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = fn_open_regular(path, err);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
         return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
         fclose(f);
-        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
+        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     if (st.st_size < 0 || (unsigned long long)st.st_size > max_bytes) {
         fclose(f);

@@ -12,4 +12,9 @@
  * every message starts with the path. */
 int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, fn_err *err);
 
+/* Open path for reading only if it is a regular file: a FIFO, device, socket or
+ * directory is FN_E_IO "not a regular file" at once (the open does not block on a
+ * FIFO).  Returns a blocking descriptor, or -1. */
+int fn_open_regular(const char *path, fn_err *err);
+
 #endif

@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/file.h"
 
 #define FN_H5_MAX_NAMES 1000000 /* a sane upper bound for one name list */
 #define FN_H5_MAX_STRLEN (64u << 20)
@@ -16,10 +19,10 @@ static void quiet_hdf5(void)
 int fn_h5_open(const char *path, hid_t *file, fn_err *err)
 {
     quiet_hdf5();
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fn_fail(err, FN_E_IO, "%s: cannot open file", path);
-    fclose(f);
+    int fd = fn_open_regular(path, err); /* a FIFO would block libhdf5's open */
+    if (fd < 0)
+        return -1;
+    close(fd);
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0)
         return fn_fail(err, FN_E_FORMAT, "%s: not an HDF5 file", path);

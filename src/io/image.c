@@ -489,6 +489,12 @@ int fn_image_pad_square(const fn_image *src, int center, fn_image *dst, fn_err *
         return fn_fail(err, FN_E_ARG, "pad to square: empty source image");
     int side = src->w > src->h ? src->w : src->h;
     int diff = side - (src->w < src->h ? src->w : src->h);
+    /* A thin image pads to a huge square (a 58384x12 JPEG of 143 bytes would ask for
+     * 10 GB): the padded square is held to the same pixel limit as a decoded image. */
+    if ((size_t)side * (size_t)side > FN_IMAGE_DEFAULT_MAX_PIXELS)
+        return fn_fail(err, FN_E_FORMAT,
+                       "image %dx%d would pad to a %dx%d square, more than the %zu-pixel limit", src->w,
+                       src->h, side, side, (size_t)FN_IMAGE_DEFAULT_MAX_PIXELS);
     /* face-api appends Math.round(diff * 0.5) and prepends the remainder. */
     int before = center ? diff - (diff + 1) / 2 : 0;
     int ox = src->w < side ? before : 0;

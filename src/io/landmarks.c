@@ -38,6 +38,8 @@ static int parse_number(const char *s, size_t n, double *out)
         return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
+    if (strpbrk(buf, "xXpP")) /* strtod would read hex floats ("0x1p3") */
+        return -1;
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
@@ -45,6 +47,30 @@ static int parse_number(const char *s, size_t n, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* Why five points (left eye, right eye, nose, left and right mouth corner; pixels)
+ * cannot be a face, or NULL: a coordinate beyond FN_LANDMARK_MAX_COORD, the eyes at
+ * one point, or the mouth on the line through the eyes (collinear points give a
+ * singular alignment). */
+static const char *degenerate(const double *pt, char *why, size_t whylen)
+{
+    for (int i = 0; i < 10; i++)
+        if (fabs(pt[i]) > FN_LANDMARK_MAX_COORD) {
+            snprintf(why, whylen, "coordinate %g is beyond +-%g pixels", pt[i], FN_LANDMARK_MAX_COORD);
+            return why;
+        }
+    double dx = pt[2] - pt[0], dy = pt[3] - pt[1], d2 = dx * dx + dy * dy;
+    if (d2 < 1e-6) {
+        snprintf(why, whylen, "the two eyes are at the same point");
+        return why;
+    }
+    double mx = (pt[6] + pt[8]) / 2 - pt[0], my = (pt[7] + pt[9]) / 2 - pt[1];
+    if (fabs(dx * my - dy * mx) < 0.05 * d2) {
+        snprintf(why, whylen, "the points are (nearly) collinear: the mouth lies on the line through the eyes");
+        return why;
+    }
+    return NULL;
 }
 
 /* Parse the line [s, e) (no newline) into *ent; on error write why into why. */
@@ -79,6 +105,8 @@ static int parse_line(const char *s, const char *e, double scale, fn_landmark_en
         }
         p = q ? q + 1 : e;
     }
+    if (degenerate(ent->pt, why, whylen))
+        return -1;
     size_t plen = (size_t)(tab - s);
     ent->path = malloc(plen + 1);
     if (!ent->path) {

@@ -7,7 +7,10 @@
  * the image the file was made for.  Empty lines and lines starting with '#'
  * are skipped; anything else that does not parse is an error naming the file
  * and line.  `scale` multiplies every coordinate on load (0.6 maps the LFW
- * 250 px landmarks onto the 150 px original-150 images).
+ * 250 px landmarks onto the 150 px original-150 images).  Numbers are decimal
+ * (no hex floats, no inf/nan); points that cannot be a face are refused with the
+ * reason: a coordinate beyond FN_LANDMARK_MAX_COORD after scaling, both eyes at one
+ * point, or the mouth on the line through the eyes (collinear points).
  */
 #ifndef FN_LANDMARKS_H
 #define FN_LANDMARKS_H
@@ -15,6 +18,8 @@
 #include <stddef.h>
 
 #include "core/error.h"
+
+#define FN_LANDMARK_MAX_COORD 1e6 /* pixels: no photo is larger */
 
 typedef struct {
     char *path;    /* relative image path, the lookup key */
