@@ -10,7 +10,8 @@
 
 #include "core/file.h"
 
-/* 16 bytes per value is far more than "%.14g" needs; refuse absurd files early. */
+/* "%.14g" of a float32 plus its comma is at most 22 bytes; 64 leaves room for other
+ * writers and whitespace while refusing absurdly large files before reading them. */
 #define BYTES_PER_VALUE_MAX 64
 
 /* A line end at p ("\n" or "\r\n"): 1 for LF, 2 for CRLF, 0 if none, -1 for a bare CR. */
