@@ -8,6 +8,7 @@
 #include "app/match.h"
 #include "core/hash.h"
 #include "io/image.h"
+#include "layers/kernels.h"
 
 int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
                     fn_err *err)
@@ -25,24 +26,30 @@ int fn_encoder_open_opts(fn_encoder *e, const fn_load_opts *opts, const char *pr
     if (fn_net_load(&o, &e->net, err))
         return -1;
     fn_shape in = fn_net_input_shape(e->net);
-    if (in.rank != 3 || in.d[2] != 3 || fn_net_n_outputs(e->net) != 1) {
+    /* 3xHxW (H, W not 3) is a channels-first image input; anything else must be HxWx3 */
+    e->chw = in.rank == 3 && in.d[0] == 3 && in.d[2] != 3;
+    if (in.rank != 3 || (!e->chw && in.d[2] != 3) || fn_net_n_outputs(e->net) != 1) {
         fn_encoder_close(e);
-        return fn_fail(err, FN_E_UNSUPPORTED, "%s: not a face-embedding model (needs an HxWx3 input and one output)",
+        return fn_fail(err, FN_E_UNSUPPORTED,
+                       "%s: not a face-embedding model (needs an HxWx3 or 3xHxW input and one output)",
                        json ? json : weights);
     }
+    const int mh = in.d[e->chw ? 1 : 0], mw = in.d[e->chw ? 2 : 1];
     struct stat st;
     int have_profile = profile && stat(profile, &st) == 0;
-    if (have_profile ? fn_profile_load(profile, in.d[0], in.d[1], &e->prof, err)
-                     : (fn_profile_default(&e->prof, in.d[0] > 0 ? in.d[0] : 160, in.d[1] > 0 ? in.d[1] : 160), 0)) {
+    if (have_profile ? fn_profile_load(profile, mh, mw, &e->prof, err)
+                     : (fn_profile_default(&e->prof, mh > 0 ? mh : 160, mw > 0 ? mw : 160), 0)) {
         fn_encoder_close(e);
         return -1;
     }
-    if ((in.d[0] > 0 && in.d[0] != e->prof.in_h) || (in.d[1] > 0 && in.d[1] != e->prof.in_w)) {
+    if ((mh > 0 && mh != e->prof.in_h) || (mw > 0 && mw != e->prof.in_w)) {
+        fn_fail(err, FN_E_SHAPE, "%s: input_size %dx%d does not match the model's %dx%d", profile,
+                e->prof.in_h, e->prof.in_w, mh, mw);
         fn_encoder_close(e);
-        return fn_fail(err, FN_E_SHAPE, "%s: input_size %dx%d does not match the model's %dx%d", profile,
-                       e->prof.in_h, e->prof.in_w, in.d[0], in.d[1]);
+        return -1;
     }
-    e->in_shape = (fn_shape){3, {e->prof.in_h, e->prof.in_w, 3, 0}};
+    e->in_shape = e->chw ? (fn_shape){3, {3, e->prof.in_h, e->prof.in_w, 0}}
+                         : (fn_shape){3, {e->prof.in_h, e->prof.in_w, 3, 0}};
     fn_err perr = {0};
     if (fn_net_plan(e->net, 1, &e->in_shape, &perr)) {
         fn_encoder_close(e);
@@ -81,8 +88,19 @@ int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, 
     fn_image img = {0};
     if (fn_image_load(path, e->max_pixels, &img, err))
         return -1;
-    int rc = lm ? fn_preprocess_aligned(&e->prof, &img, lm, in, err) : fn_preprocess(&e->prof, &img, in, err);
+    /* preprocessing writes HWC; a channels-first model gets it transposed */
+    float *hwc = e->chw ? malloc(sizeof(float) * fn_encoder_input_floats(e)) : in;
+    if (!hwc) {
+        fn_image_free(&img);
+        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", path);
+    }
+    int rc = lm ? fn_preprocess_aligned(&e->prof, &img, lm, hwc, err) : fn_preprocess(&e->prof, &img, hwc, err);
     fn_image_free(&img);
+    if (e->chw) {
+        if (!rc)
+            fn_hwc_to_chw(hwc, 3, e->prof.in_h * e->prof.in_w, in);
+        free(hwc);
+    }
     if (rc)
         return fn_wrap(err, "%s: ", path);
     return 0;

@@ -10,7 +10,9 @@
  *
  * Images are taken as face crops (the course photos are) and resized to the model's
  * input size, or aligned from 5 landmarks when they are given.  Embeddings are
- * L2-normalised unless the profile says otherwise (dlib's descriptor is not). */
+ * L2-normalised unless the profile says otherwise (dlib's descriptor is not).
+ * A model whose input is declared 3xHxW (channels first, e.g. OpenFace nn4.small2
+ * in the course's port) gets its input transposed to CHW; HxWx3 stays HWC. */
 #ifndef FN_ENCODER_H
 #define FN_ENCODER_H
 
@@ -24,7 +26,8 @@ typedef struct {
     int dim;                 /* embedding size */
     size_t max_pixels;       /* images larger than this are refused before decoding */
     char fingerprint[40];    /* of model.json + model.h5 + facenet.json */
-    fn_shape in_shape;       /* H x W x 3 */
+    fn_shape in_shape;       /* H x W x 3, or 3 x H x W when chw */
+    int chw;                 /* the model takes channels-first input */
     float *batch;            /* scratch for encode_files */
     int batch_cap;
 } fn_encoder;
