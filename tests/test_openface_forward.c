@@ -26,7 +26,7 @@
 #include "io/image.h"
 #include "lib/openface_ref.h"
 #include "lib/testutil.h"
-#include "net/net.h"
+#include "facenet.h"
 
 #define N_IN ((size_t)3 * OF_SIZE * OF_SIZE)
 #define TOL 1e-5
