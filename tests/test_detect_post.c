@@ -243,6 +243,132 @@ static void test_tiny_decode_nms(void **state)
     free(raw);
 }
 
+/* Landmark stage of dumped face k: crop, 112 input, decoding; descriptor rect, crop and
+ * the 150 input.  dump: "dump-ssd" or "dump-tiny"; faces: that detector's JSON faces. */
+static void check_face_dump(const char *dump, const cJSON *faces, int k, double *mpt)
+{
+    char rel[256], what[128];
+    const cJSON *f = cJSON_GetArrayItem(faces, k);
+    assert_non_null(f);
+    fn_detection det = {num(f, "score"), json_box(cJSON_GetObjectItem(f, "box"))};
+    const cJSON *crops = cJSON_GetObjectItem(f, "crops");
+    fn_err err = {0};
+    fn_irect crop;
+    if (fn_landmark_crop(&det, img.w, img.h, &crop, &err))
+        fail_msg("%s", err.msg);
+    assert_irect(&crop, cJSON_GetObjectItem(crops, "landmark"));
+
+    fn_det_input_params p;
+    fn_det_input_landmarks_default(&p);
+    snprintf(rel, sizeof rel, DIR "%s/face%d_landmark_input.f32", dump, k);
+    snprintf(what, sizeof what, "%s face %d landmark input 112", dump, k);
+    check_input(&p, &crop, rel, what);
+
+    snprintf(rel, sizeof rel, DIR "%s/face%d_landmark_output.f32", dump, k);
+    float *raw = read_f32(rel, 136);
+    snprintf(rel, sizeof rel, DIR "%s/face%d_landmark_relative.f32", dump, k);
+    float *want_rel = read_f32(rel, 136);
+    float rel_pts[136];
+    double pts[136];
+    if (fn_landmarks_decode(raw, &crop, &det.box, 112, rel_pts, pts, &err))
+        fail_msg("%s", err.msg);
+    size_t nd;
+    double m = compare(rel_pts, want_rel, 136, &nd);
+    print_message("%s face %d relative landmarks: %zu of 136 differ, max %.3g\n", dump, k, nd, m);
+    assert_int_equal(nd, 0);
+    const cJSON *lm = cJSON_GetObjectItem(f, "landmarks");
+    assert_int_equal(cJSON_GetArraySize(lm), 68);
+    double mp = 0;
+    for (int i = 0; i < 68; i++)
+        for (int c = 0; c < 2; c++)
+            mp = fmax(mp, fabs(pts[2 * i + c] -
+                               cJSON_GetArrayItem(cJSON_GetArrayItem(lm, i), c)->valuedouble));
+    *mpt = fmax(*mpt, mp);
+
+    fn_box drect;
+    if (fn_descriptor_rect(pts, crop.width, crop.height, &drect, &err))
+        fail_msg("%s", err.msg);
+    fn_box want_d = json_box(cJSON_GetObjectItem(f, "descriptor_rect"));
+    assert_true(box_diff(&drect, &want_d) == 0);
+    fn_irect dcrop;
+    if (fn_clip_box(&drect, img.w, img.h, &dcrop, &err))
+        fail_msg("%s", err.msg);
+    assert_irect(&dcrop, cJSON_GetObjectItem(crops, "descriptor"));
+    fn_det_input_recognition_default(&p);
+    snprintf(rel, sizeof rel, DIR "%s/face%d_recognition_input.f32", dump, k);
+    snprintf(what, sizeof what, "%s face %d recognition input 150", dump, k);
+    check_input(&p, &dcrop, rel, what);
+    free(raw);
+    free(want_rel);
+}
+
+static void test_landmark_dumps(void **state)
+{
+    (void)state;
+    cJSON *root;
+    double mp = 0;
+    const cJSON *faces = golden_faces(DIR "ssd.json", &root);
+    for (int k = 0; k < 3; k++)
+        check_face_dump("dump-ssd", faces, k, &mp);
+    cJSON_Delete(root);
+    faces = golden_faces(DIR "tiny.json", &root);
+    for (int k = 0; k < 2; k++)
+        check_face_dump("dump-tiny", faces, k, &mp);
+    cJSON_Delete(root);
+    print_message("landmarks in image px vs ssd.json/tiny.json: max diff %.3g px\n", mp);
+    assert_true(mp <= 1e-9);
+}
+
+/* Every face of ssd.json and tiny.json (67 + 46 on 12 images): the landmark crop from
+ * the box, the descriptor rect from the 68 points and its crop. */
+static void test_all_json_faces(void **state)
+{
+    (void)state;
+    const char *files[2] = {DIR "ssd.json", DIR "tiny.json"};
+    for (int fi = 0; fi < 2; fi++) {
+        cJSON *root = tu_read_json(tu_shared(files[fi])), *im;
+        assert_non_null(root);
+        int count = 0;
+        cJSON_ArrayForEach(im, cJSON_GetObjectItem(root, "images"))
+        {
+            int w = (int)num(im, "width"), h = (int)num(im, "height");
+            const cJSON *f;
+            cJSON_ArrayForEach(f, cJSON_GetObjectItem(im, "faces"))
+            {
+                fn_detection det = {num(f, "score"), json_box(cJSON_GetObjectItem(f, "box"))};
+                const cJSON *crops = cJSON_GetObjectItem(f, "crops");
+                fn_err err = {0};
+                fn_irect crop, dcrop;
+                if (fn_landmark_crop(&det, w, h, &crop, &err))
+                    fail_msg("%s: %s", im->string, err.msg);
+                assert_irect(&crop, cJSON_GetObjectItem(crops, "landmark"));
+                double pts[136];
+                const cJSON *lm = cJSON_GetObjectItem(f, "landmarks");
+                for (int i = 0; i < 68; i++)
+                    for (int c = 0; c < 2; c++)
+                        pts[2 * i + c] =
+                            cJSON_GetArrayItem(cJSON_GetArrayItem(lm, i), c)->valuedouble;
+                fn_box drect;
+                if (fn_descriptor_rect(pts, crop.width, crop.height, &drect, &err) ||
+                    fn_clip_box(&drect, w, h, &dcrop, &err))
+                    fail_msg("%s: %s", im->string, err.msg);
+                fn_box want_d = json_box(cJSON_GetObjectItem(f, "descriptor_rect"));
+                if (box_diff(&drect, &want_d) != 0)
+                    fail_msg("%s face %d: descriptor rect (%g, %g, %g, %g), face-api (%g, %g, "
+                             "%g, %g)",
+                             im->string, count, drect.x, drect.y, drect.width, drect.height,
+                             want_d.x, want_d.y, want_d.width, want_d.height);
+                assert_irect(&dcrop, cJSON_GetObjectItem(crops, "descriptor"));
+                count++;
+            }
+        }
+        print_message("%s: %d faces: landmark crops and descriptor rects/crops equal\n",
+                      files[fi], count);
+        assert_int_equal(count, fi == 0 ? 67 : 46);
+        cJSON_Delete(root);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +376,8 @@ int main(void)
         cmocka_unit_test(test_ssd_decode),
         cmocka_unit_test(test_ssd_nms_final),
         cmocka_unit_test(test_tiny_decode_nms),
+        cmocka_unit_test(test_landmark_dumps),
+        cmocka_unit_test(test_all_json_faces),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
