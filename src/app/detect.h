@@ -128,15 +128,16 @@ void fn_ssd_default(fn_ssd_params *p);
  *   scores  [n]    out: sigmoid(logits[:,1]); may be NULL
  * with ha = ymax - ymin, ya = ymin + ha / 2 (likewise x, w):
  *   yc = ty / 10 * ha + ya,  h/2 = exp(th / 5) * ha / 2, ymin = yc - h/2, ymax = yc + h/2.
- * Never fails; non-finite inputs give non-finite boxes/scores that fn_ssd_nms drops
- * (NaN scores) or never keeps over a finite box (NaN IoU suppresses). */
+ * Never fails; non-finite or huge inputs give non-finite boxes or NaN scores, which
+ * fn_ssd_nms never takes as candidates. */
 void fn_ssd_decode(const float *enc, const float *logits, const float *anchors, size_t n,
                    const fn_ssd_params *p, float *boxes, float *scores);
 
 /* ssdMobilenetv1/nonMaxSuppression.ts: candidates with score > min_confidence sorted by
  * descending score (stable: ties keep index order), each kept unless its IoU on the
  * raw relative boxes with a kept box is > iou_threshold, at most
- * min(max_results, n) kept.  keep[] (capacity max(0, min(max_results, n))) receives
+ * min(max_results, n) kept.  Unlike face-api, a box with a non-finite coordinate is
+ * never a candidate.  keep[] (capacity max(0, min(max_results, n))) receives
  * indices in decreasing score; *nkeep their count.  Fails only when out of memory or
  * on bad arguments. */
 int fn_ssd_nms(const float *boxes, const float *scores, size_t n, const fn_ssd_params *p,
@@ -149,8 +150,47 @@ int fn_ssd_nms(const float *boxes, const float *scores, size_t n, const fn_ssd_p
 void fn_ssd_final_box(const float box[4], int img_w, int img_h, const fn_ssd_params *p,
                       fn_box *out);
 
+/* Anchors.  face-api does not compute them: they are the model's `Output/extra_dim`
+ * weight [1, N, 4], (ymin, xmin, ymax, xmax) relative to the input square, which the
+ * TensorFlow Object Detection API's ssd_anchor_generator (multiple_grid_anchor_generator
+ * create_ssd_anchors, tile_anchors) computed.  The engine takes them from a file given
+ * with the model (fn_ssd_anchors_load; format in docs/detection-post.md: raw
+ * little-endian float32, N x 4, no header).  fn_ssd_anchors_generate recomputes them
+ * from the generator's parameters: layer l of grid g_l x g_l has, per cell (row-major)
+ * and in this order, the box specs (scale, ratio)
+ *   l = 0:  (0.1, 1), (s_0, 2), (s_0, 0.5)
+ *   l > 0:  (s_l, r_0), (sqrt(s_l s_{l+1}), 1), (s_l, r_1), ..., (s_l, r_4)
+ * with s_l = min + (max - min) l / (L - 1), s_L = 1, ratios (1, 2, 0.5, 3, 0.3333);
+ * h = s / sqrt(r), w = s sqrt(r), centre ((i + 0.5) / g), corners centre -/+ size / 2.
+ * It agrees with face-api's weight to 1 float32 ulp (TensorFlow computed the sqrt of
+ * the first 4 ratios of a layer with Eigen's approximate packet sqrt; measured in
+ * docs/detection-post.md), so the file is the reference, the generator a check. */
+#define FN_SSD_MAX_LAYERS 8
+#define FN_SSD_MAX_RATIOS 8
+typedef struct {
+    int num_layers;                        /* 6 */
+    int grid[FN_SSD_MAX_LAYERS];           /* 32, 16, 8, 4, 2, 1 (512 input) */
+    double min_scale, max_scale;           /* 0.2, 0.95 */
+    int num_ratios;                        /* 5 */
+    float aspect_ratios[FN_SSD_MAX_RATIOS]; /* 1, 2, 0.5, 3, 0.3333 */
+    float interpolated_ratio;              /* 1 */
+    float lowest_scale;                    /* 0.1: layer 0's first box */
+} fn_ssd_anchor_params;
+
+void fn_ssd_anchor_default(fn_ssd_anchor_params *p);
+/* Number of anchors the parameters give (5118 for the defaults). */
+int fn_ssd_anchor_count(const fn_ssd_anchor_params *p, size_t *n, fn_err *err);
+/* anchors [n, 4]; n must equal fn_ssd_anchor_count. */
+int fn_ssd_anchors_generate(const fn_ssd_anchor_params *p, float *anchors, size_t n,
+                            fn_err *err);
+/* Read exactly n anchors (n x 4 little-endian float32) from path into anchors [n, 4];
+ * a size mismatch or a non-finite value is an error naming the file. */
+int fn_ssd_anchors_load(const char *path, size_t n, float *anchors, fn_err *err);
+
 /* All three steps for one image: decode, NMS, final boxes, into dets (capacity
- * max_results); *ndets their count.  boxes/scores scratch: [n,4] and [n] (caller's). */
+ * max_results); *ndets their count.  Fails when the image is so thin that a side
+ * rounds to 0 pixels of the input (face-api would divide by 0).  boxes/scores:
+ * the caller's scratch, [n,4] and [n]. */
 int fn_ssd_postprocess(const float *enc, const float *logits, const float *anchors, size_t n,
                        int img_w, int img_h, const fn_ssd_params *p, float *boxes,
                        float *scores, fn_detection *dets, int *ndets, fn_err *err);
@@ -175,7 +215,8 @@ void fn_tiny_default(fn_tiny_params *p);
  *   cx = (col + sigmoid(tx)) / grid * cfx,  cy = (row + sigmoid(ty)) / grid * cfy,
  *   w = exp(tw) * anchor_w / grid * cfx,    h = exp(th) * anchor_h / grid * cfy,
  *   cf = input_size / reshaped dims (fn_det_reshaped_dims), box (cx - w/2, cy - h/2, w, h)
- *   relative to the image (not clipped).
+ *   relative to the image (not clipped).  Unlike face-api, a candidate whose box is not
+ *   finite (exp overflow, NaN output) is dropped.
  * Writes up to cap candidates into cands (box relative) and their count into *ncand;
  * fails (naming the counts) when there are more than cap.  A cap of
  * grid * grid * num_anchors always suffices. */

@@ -83,6 +83,11 @@ int fn_ssd_postprocess(const float *enc, const float *logits, const float *ancho
     if (img_w <= 0 || img_h <= 0 || p->input_size <= 0)
         return fn_fail(err, FN_E_ARG, "ssd: invalid image size %dx%d or input size %d", img_w,
                        img_h, p->input_size);
+    int rw, rh;
+    fn_det_reshaped_dims(img_w, img_h, p->input_size, &rw, &rh);
+    if (rw <= 0 || rh <= 0)
+        return fn_fail(err, FN_E_ARG, "ssd: the %dx%d image is too thin for a %d input", img_w,
+                       img_h, p->input_size);
     fn_ssd_decode(enc, logits, anchors, n, p, boxes, scores);
     int cap = p->max_results < 0 ? 0 : p->max_results;
     if ((size_t)cap > n)

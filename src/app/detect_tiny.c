@@ -56,16 +56,20 @@ int fn_tiny_decode(const float *raw, int grid, int img_w, int img_h, const fn_ti
                 /* `!scoreThreshold || score > scoreThreshold`; a NaN score never passes */
                 if (isnan(score) || (p->score_threshold != 0 && !(score > p->score_threshold)))
                     continue;
-                if (n >= cap)
-                    return fn_fail(err, FN_E_ARG,
-                                   "tiny: more than %d candidates above score %g in a %dx%dx%d "
-                                   "grid",
-                                   cap, p->score_threshold, grid, grid, na);
                 double ctx = ((col + sigmoid(e[0])) / grid) * cfx;
                 double cty = ((row + sigmoid(e[1])) / grid) * cfy;
                 double wl = ((exp(e[2]) * p->anchors[a][0]) / grid) * cfx;
                 double hl = ((exp(e[3]) * p->anchors[a][1]) / grid) * cfy;
                 double x = ctx - wl / 2, y = cty - hl / 2;
+                /* Not in face-api: a box that is not finite (exp overflow, NaN output) is
+                 * no candidate */
+                if (!isfinite(x) || !isfinite(y) || !isfinite(wl) || !isfinite(hl))
+                    continue;
+                if (n >= cap)
+                    return fn_fail(err, FN_E_ARG,
+                                   "tiny: more than %d candidates above score %g in a %dx%dx%d "
+                                   "grid",
+                                   cap, p->score_threshold, grid, grid, na);
                 /* new BoundingBox(x, y, x + w, y + h): width = right - left */
                 cands[n].score = score;
                 cands[n].box.x = x;

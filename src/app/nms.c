@@ -3,8 +3,9 @@
  *               relative [ymin, xmin, ymax, xmax] boxes, max results);
  *  fn_tiny_nms  ops/nonMaxSuppression.ts + ops/iou.ts (pick the best, drop overlaps).
  * Arithmetic in doubles, comparisons exactly as written in the TypeScript, NaN
- * propagating like Math.min/Math.max, so non-finite boxes are suppressed, never kept
- * over a finite one. */
+ * propagating like Math.min/Math.max.  One deliberate difference: fn_ssd_nms takes no
+ * box with a non-finite coordinate as a candidate (the networks only produce such
+ * boxes from broken weights or inputs; face-api would let one suppress all others). */
 #include "app/detect.h"
 
 #include <limits.h>
@@ -82,12 +83,18 @@ int fn_ssd_nms(const float *boxes, const float *scores, size_t n, const fn_ssd_p
     if (!c)
         return fn_fail(err, FN_E_NOMEM, "ssd nms: out of memory for %zu candidates", n);
     size_t nc = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        const float *b = boxes + 4 * i;
+        /* Not in face-api: a box that is not finite is no candidate (face-api would
+         * keep it and, its IoU being NaN, let it suppress every later candidate). */
+        if (!isfinite(b[0]) || !isfinite(b[1]) || !isfinite(b[2]) || !isfinite(b[3]))
+            continue;
         if ((double)scores[i] > p->min_confidence) {
             c[nc].score = scores[i];
             c[nc].index = (int)i;
             nc++;
         }
+    }
     qsort(c, nc, sizeof *c, by_score_desc);
     size_t ns = 0;
     for (size_t k = 0; k < nc && ns < out_size; k++) {
