@@ -1,6 +1,11 @@
 /* detect_input.c - face-api's detector/landmark/recognition input tensors and box
  * clipping (see detect.h): NetInput.toBatchTensor = padToSquare + TF.js legacy
  * resizeBilinear, then each net's normalisation. */
+/* float32 results must equal TF.js's unfused multiply-adds: GCC does not contract in
+ * ISO C mode (-std=c11); clang needs telling (its default fuses within expressions). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "app/detect.h"
 
 #include <limits.h>

@@ -1,9 +1,16 @@
 /* detect_ssd.c - SSD MobileNetV1 post-processing (see detect.h): box decoding with
  * the anchors, face scores, final boxes in image pixels.  The NMS is in nms.c. */
+/* float32 results must equal TF.js's unfused multiply-adds: GCC does not contract in
+ * ISO C mode (-std=c11); clang needs telling (its default fuses within expressions). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "app/detect.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 void fn_ssd_default(fn_ssd_params *p)
 {
@@ -17,11 +24,40 @@ void fn_ssd_default(fn_ssd_params *p)
     p->max_results = 100;
 }
 
-/* tf.sigmoid in float32.  XNNPACK's vsigmoid is a polynomial within a few ulp of this
- * (measured against the dump: docs/detection-post.md). */
-static float sigmoidf(float x)
+/* tf.sigmoid as TF.js's wasm backend computes it: XNNPACK's f32 vsigmoid "rr2-p5-div"
+ * kernel (the wasm SIMD one, no fused multiply-add), one lane at a time.  With
+ * z = |x|: e = exp(-z) from a range reduction by ln 2 in two steps (hi/lo) and a
+ * degree-5 polynomial, f = e / (e + 1) = sigmoid(-z), flushed to 0 for z beyond the
+ * denormal cutoff; sigmoid(x) = f for negative x, else 1 - f.  Bit-equal to face-api's
+ * scores (docs/detection-post.md), where 1 / (1 + expf(-x)) differs by 1 ulp on 64% of
+ * them (see the FP_CONTRACT note above: a fused multiply-add would change bits). */
+static float sigmoid_xnnpack(float x)
 {
-    return 1.0f / (1.0f + expf(-x));
+    const float magic_bias = 0x1.8000FEp23f, minus_log2e = -0x1.715476p+0f;
+    const float ln2_hi = 0x1.62E400p-1f, ln2_lo = 0x1.7F7D1Cp-20f;
+    const float c5 = -0x1.0F9F9Cp-7f, c4 = 0x1.573A1Ap-5f, c3 = -0x1.555A80p-3f;
+    const float c2 = 0x1.FFFDC6p-2f, c1 = -0x1.FFFFF6p-1f;
+    const float denorm_cutoff = 0x1.5D589Ep+6f;
+    float z = fabsf(x);
+    float n = z * minus_log2e + magic_bias;
+    uint32_t bits;
+    memcpy(&bits, &n, sizeof bits);
+    bits <<= 23; /* 2^round(-z / ln 2) from the low bits of the biased n */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    n -= magic_bias;
+    float t = n * ln2_hi + z;
+    t = n * ln2_lo + t;
+    float p = t * c5 + c4;
+    p = t * p + c3;
+    p = t * p + c2;
+    p = t * p + c1;
+    t *= scale;
+    float e = t * p + scale;
+    float f = e / (e + 1.0f);
+    if (z > denorm_cutoff)
+        f = 0.0f;
+    return signbit(x) ? f : 1.0f - f;
 }
 
 void fn_ssd_decode(const float *enc, const float *logits, const float *anchors, size_t n,
@@ -43,7 +79,7 @@ void fn_ssd_decode(const float *enc, const float *logits, const float *anchors, 
         b[2] = yc + half_h;
         b[3] = xc + half_w;
         if (scores)
-            scores[i] = sigmoidf(logits[3 * i + 1]);
+            scores[i] = sigmoid_xnnpack(logits[3 * i + 1]);
     }
 }
 

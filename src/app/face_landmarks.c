@@ -1,6 +1,11 @@
 /* face_landmarks.c - the 68-point landmark stage around the landmark net and the
  * alignment that follows it (see detect.h): crop, output decoding to image points,
  * face-api's descriptor rect, and the 5 points for app/align.c. */
+/* float32 results must equal TF.js's unfused multiply-adds: GCC does not contract in
+ * ISO C mode (-std=c11); clang needs telling (its default fuses within expressions). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "app/detect.h"
 
 #include <math.h>

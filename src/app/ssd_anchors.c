@@ -1,6 +1,11 @@
 /* ssd_anchors.c - the SSD's anchors (see detect.h): read from the file that comes
  * with the model, or generated from the TensorFlow Object Detection API parameters
  * that produced face-api's `Output/extra_dim` weight. */
+/* float32 results must equal TF.js's unfused multiply-adds: GCC does not contract in
+ * ISO C mode (-std=c11); clang needs telling (its default fuses within expressions). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "app/detect.h"
 
 #include "core/file.h"
