@@ -444,7 +444,7 @@ static void test_landmarks68_to5(void **state)
     for (int i = 0; i < 136; i++)
         pts[i] = 1000 + i; /* x_i = 1000 + 2i, y_i = 1001 + 2i */
     fn_err err = {0};
-    if (fn_landmarks68_to5(pts, FN_LANDMARKS_PIXEL_OFFSET, five, &err))
+    if (fn_landmarks68_to5(pts, 0.5, five, &err))
         fail_msg("%s", err.msg);
     /* left eye: mean of points 36..41 -> x = 1000 + 2 * 38.5 */
     assert_true(five[0] == 1077 - 0.5 && five[1] == 1078 - 0.5);
@@ -452,6 +452,10 @@ static void test_landmarks68_to5(void **state)
     assert_true(five[4] == 1060 - 0.5 && five[5] == 1061 - 0.5); /* 30 */
     assert_true(five[6] == 1096 - 0.5 && five[7] == 1097 - 0.5); /* 48 */
     assert_true(five[8] == 1108 - 0.5 && five[9] == 1109 - 0.5); /* 54 */
+    assert_true(FN_LANDMARKS_PIXEL_OFFSET == 0.0);
+    if (fn_landmarks68_to5(pts, FN_LANDMARKS_PIXEL_OFFSET, five, &err))
+        fail_msg("%s", err.msg);
+    assert_true(five[0] == 1077 && five[9] == 1109);
     pts[77] = NAN;
     assert_int_equal(fn_landmarks68_to5(pts, 0.5, five, &err), -1);
 }
@@ -616,6 +620,102 @@ static void test_robustness(void **state)
     assert_int_equal(fn_landmarks_decode(lraw, &empty, &lb, 112, rel, pts, &err), -1);
 }
 
+/* dlib's 68 points for the faces of its example photos (*_with_face_landmarks.xml). */
+typedef struct {
+    char image[64];
+    double pts[136];
+} xml_face;
+
+static int read_dlib_xml(const char *rel, xml_face *out, int cap)
+{
+    char *text = tu_read(tu_shared(rel), NULL);
+    assert_non_null(text);
+    int n = 0;
+    char image[64] = "";
+    for (char *p = text; (p = strchr(p, '<')) != NULL; p++) {
+        char file[64];
+        int part, x, y;
+        if (sscanf(p, "<image file='%63[^'.]", file) == 1) {
+            snprintf(image, sizeof image, "%s", file);
+        } else if (strncmp(p, "<box ", 5) == 0) {
+            assert_true(n < cap);
+            snprintf(out[n].image, sizeof out[n].image, "%s", image);
+            for (int i = 0; i < 136; i++)
+                out[n].pts[i] = NAN;
+            n++;
+        } else if (sscanf(p, "<part name='%d' x='%d' y='%d'", &part, &x, &y) == 3 && n > 0 &&
+                   part >= 0 && part < 68) {
+            out[n - 1].pts[2 * part] = x;
+            out[n - 1].pts[2 * part + 1] = y;
+        }
+    }
+    free(text);
+    return n;
+}
+
+/* The default pixel offset of fn_landmarks68_to5: mean 5-point error (over the outer
+ * eye-corner distance) of face-api's landmarks against dlib's shape predictor, with
+ * offsets 0 and 0.5, on the annotated faces each detector found (matched by the mean
+ * distance of the 68 points, < 0.3 of the eye-corner distance). */
+static void test_landmark_offset_vs_dlib(void **state)
+{
+    (void)state;
+    static xml_face gt[64];
+    int ng = read_dlib_xml("images/dlib-faces/training_with_face_landmarks.xml", gt, 64);
+    ng += read_dlib_xml("images/dlib-faces/testing_with_face_landmarks.xml", gt + ng, 64 - ng);
+    assert_int_equal(ng, 43);
+    const char *files[2] = {DIR "ssd.json", DIR "tiny.json"};
+    for (int fi = 0; fi < 2; fi++) {
+        cJSON *root = tu_read_json(tu_shared(files[fi]));
+        assert_non_null(root);
+        double err_sum[2] = {0, 0}, dx = 0, dy = 0;
+        int nf = 0;
+        for (int g = 0; g < ng; g++) {
+            const cJSON *im = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "images"), gt[g].image);
+            assert_non_null(im);
+            const double *G = gt[g].pts;
+            double iod = hypot(G[72] - G[90], G[73] - G[91]);
+            double best = 1e300, bp[136];
+            const cJSON *f;
+            cJSON_ArrayForEach(f, cJSON_GetObjectItem(im, "faces"))
+            {
+                double pts[136], d = 0;
+                for (int i = 0; i < 68; i++) {
+                    const cJSON *pt = cJSON_GetArrayItem(cJSON_GetObjectItem(f, "landmarks"), i);
+                    pts[2 * i] = cJSON_GetArrayItem(pt, 0)->valuedouble;
+                    pts[2 * i + 1] = cJSON_GetArrayItem(pt, 1)->valuedouble;
+                    d += hypot(pts[2 * i] - G[2 * i], pts[2 * i + 1] - G[2 * i + 1]) / 68;
+                }
+                if (d < best)
+                    best = d, memcpy(bp, pts, sizeof bp);
+            }
+            if (!(best < 0.3 * iod))
+                continue;
+            for (int i = 0; i < 68; i++)
+                dx += bp[2 * i] - G[2 * i], dy += bp[2 * i + 1] - G[2 * i + 1];
+            double want[10], got[10];
+            fn_err err = {0};
+            if (fn_landmarks68_to5(G, 0, want, &err))
+                fail_msg("%s", err.msg);
+            for (int o = 0; o < 2; o++) {
+                if (fn_landmarks68_to5(bp, o * 0.5, got, &err))
+                    fail_msg("%s", err.msg);
+                for (int k = 0; k < 5; k++)
+                    err_sum[o] += hypot(got[2 * k] - want[2 * k], got[2 * k + 1] - want[2 * k + 1]) /
+                                  5 / iod;
+            }
+            nf++;
+        }
+        print_message("%s: %d faces: 5-point error / eye-corner distance: offset 0: %.4f, "
+                      "offset 0.5: %.4f; mean face-api - dlib: dx %.3f dy %.3f px\n",
+                      files[fi], nf, err_sum[0] / nf, err_sum[1] / nf, dx / (68.0 * nf),
+                      dy / (68.0 * nf));
+        assert_int_equal(nf, fi == 0 ? 42 : 28);
+        assert_true(err_sum[0] < err_sum[1]); /* offset 0 (the default) is the better one */
+        cJSON_Delete(root);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_all_json_faces),
         cmocka_unit_test(test_ssd_anchors),
         cmocka_unit_test(test_landmarks68_to5),
+        cmocka_unit_test(test_landmark_offset_vs_dlib),
         cmocka_unit_test(test_robustness),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -269,9 +269,13 @@ int fn_descriptor_rect(const double pts[136], int crop_w, int crop_h, fn_box *re
  * corner: dlib's 5-point order of fn_align_dlib_template) from the 68:
  *   eye centres = means of points 36-41 and 42-47, nose tip = 30, mouth corners = 48
  *   and 54 (0-based iBUG/dlib 68-point indices); each coordinate minus pixel_offset.
- * pixel_offset converts face-api's continuous coordinates to align.h's "integers are
- * pixel centres": 0.5 (FN_LANDMARKS_PIXEL_OFFSET). */
-#define FN_LANDMARKS_PIXEL_OFFSET 0.5
+ * pixel_offset shifts face-api's coordinates to another convention; the default
+ * FN_LANDMARKS_PIXEL_OFFSET is 0: on the 42 faces that SSD finds among dlib's 43
+ * annotated ones, the 5 points with offset 0 are closer to dlib's shape predictor
+ * (integers = pixel centres, align.h's convention) than with 0.5 (mean error / outer
+ * eye-corner distance 0.0475 vs 0.0583; tiny: 0.0459 vs 0.0467): face-api's own bias
+ * (mean dx -0.13, dy -0.91 px) outweighs the half pixel (docs/detection-post.md). */
+#define FN_LANDMARKS_PIXEL_OFFSET 0.0
 int fn_landmarks68_to5(const double pts[136], double pixel_offset, double out[10], fn_err *err);
 
 #endif
