@@ -716,6 +716,59 @@ static void test_landmark_offset_vs_dlib(void **state)
     }
 }
 
+/* The NMS rules on hand-made boxes: strict thresholds, ties, max results. */
+static void test_nms_rules(void **state)
+{
+    (void)state;
+    fn_ssd_params p;
+    fn_ssd_default(&p);
+    fn_err err = {0};
+    /* [ymin, xmin, ymax, xmax]: box 0 lies inside box 1 with half its area, so their
+     * IoU is exactly 0.5 (kept: suppression needs > 0.5); box 2 = box 0; box 3 has a
+     * score of exactly 0.5 (not > minConfidence); box 4 ties with box 0's score */
+    const float b[5 * 4] = {0, 0, 1, 0.5f,  0, 0, 1, 1,  0, 0, 1, 0.5f,
+                            0.6f, 0.6f, 0.9f, 0.9f,  0.6f, 0, 0.9f, 0.3f};
+    const float scores[5] = {0.9f, 0.8f, 0.85f, 0.5f, 0.9f};
+    int keep[5], nk;
+    if (fn_ssd_nms(b, scores, 5, &p, keep, &nk, &err))
+        fail_msg("%s", err.msg);
+    /* order: 0 and 4 (0.9, index order), 2 (0.85, suppressed by 0), 1 (0.8) */
+    assert_int_equal(nk, 3);
+    assert_int_equal(keep[0], 0);
+    assert_int_equal(keep[1], 4);
+    assert_int_equal(keep[2], 1);
+    p.max_results = 2;
+    assert_int_equal(fn_ssd_nms(b, scores, 5, &p, keep, &nk, &err), 0);
+    assert_int_equal(nk, 2);
+
+    /* tiny: among equal scores the last index is picked first */
+    fn_tiny_params tp;
+    fn_tiny_default(&tp);
+    fn_detection c[3] = {{0.7, {0.0, 0.0, 0.1, 0.1}},
+                         {0.7, {0.5, 0.5, 0.1, 0.1}},
+                         {0.6, {0.0, 0.0, 0.1, 0.1}}};
+    if (fn_tiny_nms(c, 3, &tp, keep, &nk, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(nk, 2);
+    assert_int_equal(keep[0], 1);
+    assert_int_equal(keep[1], 0); /* 2 is box 0 again: suppressed */
+    /* boxes (x, y, width, height): IoU 0.5 > 0.4 suppresses, IoU 0.25 does not */
+    fn_detection d[3] = {{0.9, {0.0, 0.0, 1.0, 1.0}},
+                         {0.8, {0.0, 0.0, 1.0, 0.5}},
+                         {0.7, {0.0, 0.0, 1.0, 0.25}}};
+    assert_int_equal(fn_tiny_nms(d, 2, &tp, keep, &nk, &err), 0);
+    assert_int_equal(nk, 1);
+    assert_int_equal(fn_tiny_nms(d + 1, 2, &tp, keep, &nk, &err), 0);
+    assert_int_equal(nk, 1); /* 0.25 / 0.5 = 0.5 */
+    /* all three: 0 picked, 1 dropped (0.5), 2 kept (IoU with 0: 0.25 / 1) */
+    assert_int_equal(fn_tiny_nms(d, 3, &tp, keep, &nk, &err), 0);
+    assert_int_equal(nk, 2);
+    assert_int_equal(keep[0], 0);
+    assert_int_equal(keep[1], 2);
+    assert_int_equal(fn_tiny_nms(d, 0, &tp, keep, &nk, &err), 0);
+    assert_int_equal(nk, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_ssd_decode),
         cmocka_unit_test(test_ssd_nms_final),
         cmocka_unit_test(test_tiny_decode_nms),
+        cmocka_unit_test(test_nms_rules),
         cmocka_unit_test(test_landmark_dumps),
         cmocka_unit_test(test_all_json_faces),
         cmocka_unit_test(test_ssd_anchors),

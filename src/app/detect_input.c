@@ -92,6 +92,10 @@ int fn_det_input_tensor(const fn_image *img, const fn_irect *crop, const fn_det_
         return fn_fail(err, FN_E_ARG, "detector input: invalid input size %d", p ? p->size : 0);
     if (!out)
         return fn_fail(err, FN_E_ARG, "detector input: no output buffer");
+    if (!isfinite(p->divisor) || p->divisor == 0 || !isfinite(p->offset) ||
+        !isfinite(p->mean[0]) || !isfinite(p->mean[1]) || !isfinite(p->mean[2]))
+        return fn_fail(err, FN_E_ARG, "detector input: mean, divisor and offset must be finite "
+                                      "and the divisor non-zero (divisor %g)", p->divisor);
     padded_view v = {img, {0, 0, img->w, img->h}, 0, 0, 0};
     if (crop) {
         const fn_irect *c = crop;
