@@ -20,7 +20,7 @@
  *         --fn_landmarks68_to5--> the 5 points of app/align.h.
  *
  * Conventions.  Tensors are float32, row-major, NHWC without the batch axis.  Image
- * coordinates are face-api's (continuous: pixel (i, j) covers [i, i+1) x [j, j+1));
+ * coordinates are face-api's, unshifted (see fn_landmarks68_to5 for align.h's);
  * JavaScript numbers are doubles, so boxes and points are doubles, while tensor
  * arithmetic that face-api does in TensorFlow.js is done here in float32, in the same
  * order, so that results agree to the bit where the reference kernels allow it.
@@ -29,8 +29,8 @@
  * docs/detection-post.md has the formulas and the measured agreement.
  *
  * No function exits or aborts: bad arguments give -1 and a message in *err (a NULL
- * err is allowed).  Non-finite network outputs never crash anything: they produce
- * boxes or scores that no threshold accepts (see each function).
+ * err is allowed).  Non-finite network outputs never crash anything and never become
+ * detections (see each function).
  */
 #ifndef FN_DETECT_H
 #define FN_DETECT_H
@@ -82,7 +82,8 @@ void fn_det_input_ssd_default(fn_det_input_params *p);
 /* Tiny (tinyYolov2/TinyYolov2Base.ts forwardInput + tinyFaceDetector/const.ts):
  * 416, end padding, (x - [117.001, 114.697, 97.404]) / 255. */
 void fn_det_input_tiny_default(fn_det_input_params *p);
-/* Landmarks (faceLandmarkNet/FaceLandmark68Net.ts runNet): 112, centred padding,
+/* Landmarks (faceFeatureExtractor/FaceFeatureExtractor.ts forwardInput, the landmark
+ * net's feature extractor): 112, centred padding,
  * (x - [122.782, 117.001, 104.298]) / 255. */
 void fn_det_input_landmarks_default(fn_det_input_params *p);
 /* Recognition (faceRecognitionNet/FaceRecognitionNet.ts forwardInput): 150, centred
@@ -188,7 +189,7 @@ int fn_ssd_anchors_generate(const fn_ssd_anchor_params *p, float *anchors, size_
 int fn_ssd_anchors_load(const char *path, size_t n, float *anchors, fn_err *err);
 
 /* All three steps for one image: decode, NMS, final boxes, into dets (capacity
- * max_results); *ndets their count.  Fails when the image is so thin that a side
+ * min(max_results, n)); *ndets their count, in decreasing score.  Fails when the image is so thin that a side
  * rounds to 0 pixels of the input (face-api would divide by 0).  boxes/scores:
  * the caller's scratch, [n,4] and [n]. */
 int fn_ssd_postprocess(const float *enc, const float *logits, const float *anchors, size_t n,
