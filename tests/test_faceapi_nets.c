@@ -152,9 +152,36 @@ static void test_ssd_anchors_and_profiles(void **state)
             fail_msg("%s", err.msg);
         assert_int_equal(p.in_h, size[i]);
         assert_int_equal(p.l2_normalize, 0);
-        cJSON *d = tu_read_json(tu_path_in(dir, "detector.json"));
+        cJSON *d = tu_read_json(tu_path_in(dir, "detector.json")), *o;
         assert_non_null(d);
         assert_int_equal(cJSON_GetObjectItem(d, "input_size")->valueint, size[i]);
+        /* every output detector.json describes is a model output of that shape */
+        fn_net *net = load(dir, NULL, 0);
+        fn_shape in = {3, {size[i], size[i], 3, 0}};
+        if (fn_net_plan(net, 1, &in, &err))
+            fail_msg("%s", err.msg);
+        int described = 0;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItem(d, "outputs"))
+        {
+            const char *layer = cJSON_GetObjectItem(o, "layer")->valuestring;
+            const cJSON *shape = cJSON_GetObjectItem(o, "shape");
+            int found = 0;
+            for (int k = 0; k < fn_net_n_outputs(net); k++) {
+                if (strcmp(fn_net_output_name(net, k), layer))
+                    continue;
+                fn_shape s;
+                fn_net_output(net, k, &s);
+                assert_int_equal(s.rank, cJSON_GetArraySize(shape));
+                for (int r = 0; r < s.rank; r++)
+                    assert_int_equal(s.d[r], cJSON_GetArrayItem(shape, r)->valueint);
+                found = 1;
+            }
+            if (!found)
+                fail_msg("%s: detector.json output %s is not a model output", dir, layer);
+            described++;
+        }
+        assert_int_equal(described, fn_net_n_outputs(net));
+        fn_net_free(net);
         cJSON_Delete(d);
     }
 }

@@ -56,54 +56,60 @@ static char *profile_json(int net)
     return s;
 }
 
-/* detector.json: the data face-api's post-processing uses (fields: docs/detection.md). */
+/* One model output: {"layer", "shape", "layout"}. */
+static void add_output(cJSON *outs, const char *key, const char *layer, const int *shape, int rank, const char *layout)
+{
+    cJSON *o = cJSON_AddObjectToObject(outs, key);
+    cJSON_AddStringToObject(o, "layer", layer);
+    cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(shape, rank));
+    cJSON_AddStringToObject(o, "layout", layout);
+}
+
+/* detector.json: what face-api's post-processing needs (fields: docs/detection.md). */
 static char *detector_json(int net)
 {
     cJSON *root = cJSON_CreateObject(), *o;
     cJSON_AddStringToObject(root, "source", "@vladmandic/face-api 1.7.15");
     cJSON_AddStringToObject(root, "net", NETS[net]);
+    cJSON_AddStringToObject(root, "kind", net == 0 ? "ssd" : net == 1 ? "tiny_yolov2" : "landmarks68");
+    cJSON_AddNumberToObject(root, "input_size", net == 0 ? 512 : net == 1 ? 416 : 112);
+    cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
     switch (net) {
     case 0:
-        cJSON_AddStringToObject(root, "kind", "ssd");
-        cJSON_AddNumberToObject(root, "input_size", 512);
-        o = cJSON_AddObjectToObject(root, "outputs");
-        cJSON_AddStringToObject(o, "box_encodings", "box_encodings: [5118, 4] = ty, tx, th, tw per anchor");
-        cJSON_AddStringToObject(o, "class_logits", "class_predictions: [5118, 3]; score = sigmoid(logit[1])");
+        add_output(outs, "box_encodings", "box_encodings", (int[]){5118, 4}, 2, "ty, tx, th, tw per anchor");
+        add_output(outs, "class_logits", "class_predictions", (int[]){5118, 3}, 2,
+                   "logits per anchor; score = sigmoid(logit[score_class])");
         o = cJSON_AddObjectToObject(root, "anchors");
         cJSON_AddStringToObject(o, "file", "anchors.f32");
         cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray((int[]){5118, 4}, 2));
         cJSON_AddStringToObject(o, "dtype", "float32-le");
-        cJSON_AddStringToObject(o, "layout", "ymin, xmin, ymax, xmax (relative to the padded square input)");
+        cJSON_AddStringToObject(o, "layout", "ymin, xmin, ymax, xmax relative to the padded square input");
         cJSON_AddItemToObject(root, "box_scales", doubles((double[]){10, 10, 5, 5}, 4));
         cJSON_AddNumberToObject(root, "score_class", 1);
         cJSON_AddNumberToObject(root, "min_confidence", 0.5);
         cJSON_AddNumberToObject(root, "iou_threshold", 0.5);
         cJSON_AddNumberToObject(root, "max_results", 100);
-        cJSON_AddStringToObject(root, "nms", "ssdMobilenetv1/nonMaxSuppression.ts");
+        cJSON_AddStringToObject(root, "nms", "src/ssdMobilenetv1/nonMaxSuppression.ts");
         break;
     case 1: {
         static const double anchors[5][2] = {{1.603231, 2.094468}, {6.041143, 7.080126}, {2.882459, 3.518061},
                                              {4.266906, 5.178857}, {9.041765, 10.66308}};
-        cJSON_AddStringToObject(root, "kind", "tiny_yolov2");
-        cJSON_AddNumberToObject(root, "input_size", 416);
-        cJSON_AddStringToObject(root, "output", "conv8: [13, 13, 25] = per cell 5 anchors x (tx, ty, tw, th, score logit)");
-        cJSON_AddNumberToObject(root, "grid", 13);
+        add_output(outs, "grid", "conv8", (int[]){13, 13, 25}, 3,
+                   "per cell (row, col): 5 anchors x (tx, ty, tw, th, score logit)");
         cJSON_AddNumberToObject(root, "box_encoding_size", 5);
         cJSON *a = cJSON_AddArrayToObject(root, "anchors");
         for (int i = 0; i < 5; i++)
             cJSON_AddItemToArray(a, doubles(anchors[i], 2));
-        cJSON_AddItemToObject(root, "mean_rgb", doubles((double[]){117.001, 114.697, 97.404}, 3));
         cJSON_AddNumberToObject(root, "score_threshold", 0.5);
         cJSON_AddNumberToObject(root, "iou_threshold", 0.4);
-        cJSON_AddStringToObject(root, "nms", "ops/nonMaxSuppression.ts");
+        cJSON_AddStringToObject(root, "nms", "src/ops/nonMaxSuppression.ts");
         break;
     }
     default:
-        cJSON_AddStringToObject(root, "kind", "landmarks68");
-        cJSON_AddNumberToObject(root, "input_size", 112);
-        cJSON_AddStringToObject(root, "output", "fc: [136] = x0, y0, x1, y1, ... relative to the padded 112x112 square");
+        add_output(outs, "landmarks", "fc", (int[]){136}, 1,
+                   "x0, y0, x1, y1, ... (68 points) relative to the padded 112x112 square");
         cJSON_AddNumberToObject(root, "points", 68);
-        cJSON_AddItemToObject(root, "mean_rgb", doubles((double[]){122.782, 117.001, 104.298}, 3));
+        cJSON_AddStringToObject(root, "postprocess", "src/faceLandmarkNet/FaceLandmark68NetBase.ts postProcess");
         break;
     }
     char *s = cJSON_Print(root);
