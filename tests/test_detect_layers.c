@@ -6,9 +6,10 @@
  *  - whole layers through a generated model (DepthwiseConv2D dm 2 s2 same + bias ->
  *    BatchNormalization -> ReLU(max 4.5, threshold 0.25, slope 0.1) -> SeparableConv2D
  *    dm 3 'valid' + bias -> BatchNormalization -> LeakyReLU(0.2) -> Reshape(-1, 2), plus
- *    an Activation('relu6') branch concatenated on axis 1): the fused fast path, the
- *    unfused reference path and a plain double-precision restatement in this file agree;
- *    the BatchNorms and activations are folded into the convolutions;
+ *    an Activation('relu6') branch on the ReLU concatenated on axis 1): the fused fast
+ *    path, the unfused reference path and a plain double-precision restatement in this
+ *    file agree, for one image and for a batch of two; the BatchNorms, the ReLU with
+ *    arguments and the LeakyReLU are folded into the convolutions;
  *  - ReLU/LeakyReLU/Reshape configs: defaults, bad values refused with the layer's name. */
 #include <math.h>
 #include <setjmp.h>
@@ -160,10 +161,10 @@ static void write_model(const char *dir, params *P)
     cfg = cJSON_CreateObject();
     cJSON_AddItemToObject(cfg, "target_shape", cJSON_CreateIntArray((int[]){-1, 2}, 2));
     assert_non_null(kg_add(m, "Reshape", "flat", cfg, 1, (const char *[]){"leaky"}, &err));
-    /* a second branch: relu6 of the depthwise output, reshaped and concatenated */
+    /* a second branch: relu6 of the ReLU's output, reshaped and concatenated */
     cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "activation", "relu6");
-    assert_non_null(kg_add(m, "Activation", "relu6", cfg, 1, (const char *[]){"bn1"}, &err));
+    assert_non_null(kg_add(m, "Activation", "relu6", cfg, 1, (const char *[]){"relu"}, &err));
     cfg = cJSON_CreateObject();
     cJSON_AddItemToObject(cfg, "target_shape", cJSON_CreateIntArray((int[]){-1, 2}, 2));
     assert_non_null(kg_add(m, "Reshape", "flat6", cfg, 1, (const char *[]){"relu6"}, &err));
@@ -202,8 +203,8 @@ static size_t oracle(const params *P0, const float *x, double *out)
                         }
                     int o = ci * 2 + m;
                     double v = bn(P->bn1, o, acc);
-                    a[oy][ox][o] = v < 0 ? 0 : v > 6 ? 6 : v; /* relu6 branch */
                     r[oy][ox][o] = v > 0.25 ? fmin(v, 4.5) : 0.1 * (v - 0.25);
+                    a[oy][ox][o] = r[oy][ox][o] < 0 ? 0 : r[oy][ox][o]; /* relu6 branch (r <= 4.5) */
                 }
     for (int oy = 0; oy < SH; oy++)
         for (int ox = 0; ox < SW; ox++)
@@ -255,17 +256,24 @@ static void test_layers_fused_reference_oracle(void **state)
             fail_msg("%s", err.msg);
         fn_net_set_reference(net, reference);
         fn_shape s = {3, {H, W, C, 0}}, os;
-        if (fn_net_run(net, x, 1, &s, &err))
-            fail_msg("%s", err.msg);
-        const float *got = fn_net_output(net, 0, &os);
-        assert_int_equal(fn_shape_count(&os), n);
-        assert_int_equal(os.rank, 2);
-        assert_int_equal(os.d[1], 2);
-        double d = 0;
-        for (size_t i = 0; i < n; i++)
-            d = fmax(d, fabs(got[i] - want[i]));
-        printf("  %s path: max |diff| to the double restatement %.2e\n", reference ? "reference" : "fused fast", d);
-        assert_true(d < (reference ? 1e-5 : 1e-4));
+        for (int batch = 1; batch <= 2; batch++) { /* batch 2: the same image twice */
+            float x2[2 * H * W * C];
+            memcpy(x2, x, sizeof(float) * H * W * C);
+            memcpy(x2 + H * W * C, x, sizeof(float) * H * W * C);
+            if (fn_net_run(net, x2, batch, &s, &err))
+                fail_msg("%s", err.msg);
+            const float *got = fn_net_output(net, 0, &os);
+            assert_int_equal(fn_shape_count(&os), n);
+            assert_int_equal(os.rank, 2);
+            assert_int_equal(os.d[1], 2);
+            double d = 0;
+            for (int b = 0; b < batch; b++)
+                for (size_t i = 0; i < n; i++)
+                    d = fmax(d, fabs(got[b * n + i] - want[i]));
+            printf("  %s path, batch %d: max |diff| to the double restatement %.2e\n",
+                   reference ? "reference" : "fused fast", batch, d);
+            assert_true(d < (reference ? 1e-5 : 1e-4));
+        }
         /* fused: the BatchNorms and the activations run inside the convolutions */
         int folded = 0;
         for (int i = 0; i < fn_net_n_layers(net); i++) {
@@ -274,7 +282,7 @@ static void test_layers_fused_reference_oracle(void **state)
             if (!li.executed && li.folded_into)
                 folded++;
         }
-        assert_int_equal(folded, reference ? 0 : 3); /* bn1 -> dw; bn2, leaky -> sep (relu, relu6 run: dw feeds both) */
+        assert_int_equal(folded, reference ? 0 : 4); /* bn1, relu -> dw; bn2, leaky -> sep */
         fn_net_free(net);
     }
     free(x);
