@@ -11,8 +11,8 @@
  *    dumps, the tiny net's output only has no dump: it runs and gives 136 values in range);
  *  - the SSD's anchors.f32 equals face-api's Output/extra_dim bit for bit, and each
  *    facenet.json is accepted by the profile parser.
- * Fast (folded, GEMM) path always; the naive reference path (no folding) for the small
- * nets.  weights/ must exist (`make test` runs `make weights` first). */
+ * Fast (folded, GEMM) path and naive reference path (no folding) for every net; the SSD's
+ * reference run checks its final outputs only.  weights/ must exist (`make test` runs `make weights` first). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +126,12 @@ static void test_ssd_stages(void **state)
     run(net, x, 512);
     compare(net, "box_encodings", box, 5118 * 4, "ssd box_encodings (2-output model)");
     compare(net, "class_predictions", cls, 5118 * 3, "ssd class_predictions (2-output model)");
+    fn_net_free(net);
+    /* the naive reference kernels, nothing folded (BatchNorm runs as its own op) */
+    net = load("weights/ssd-mobilenetv1", NULL, 1);
+    run(net, x, 512);
+    compare(net, "box_encodings", box, 5118 * 4, "ssd box_encodings (reference)");
+    compare(net, "class_predictions", cls, 5118 * 3, "ssd class_predictions (reference)");
     fn_net_free(net);
     tu_rmtree(tmp);
     free(tmp), free(json), free(x), free(c11), free(c13), free(box), free(cls);

@@ -44,8 +44,8 @@ static int reshape_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *ou
     for (int i = 0; i < out->rank; i++) {
         if (out->d[i] < 0)
             free_axis = i;
-        else
-            known *= (size_t)out->d[i];
+        else if (fn_mul_size(known, (size_t)out->d[i], &known))
+            return fn_fail(err, FN_E_SHAPE, "layer %s: target_shape is too large", L->name);
     }
     if (n == 0) /* input size not known yet: the inferred axis stays unknown */
         return 0;

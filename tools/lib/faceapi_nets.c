@@ -82,7 +82,10 @@ kg_layer *fa_add(cv *C, const char *cls, const char *name, cJSON *cfg, const cha
 
 kg_layer *fa_src(cv *C, const char *name)
 {
-    return kg_find(C->m, name);
+    kg_layer *L = kg_find(C->m, name);
+    if (!L)
+        fn_fail(C->err, FN_E_ARG, "internal: no layer %s", name);
+    return L;
 }
 
 int fa_weight(cv *C, kg_layer *L, const char *wname, const fn_tfjs_tensor *t)
@@ -98,6 +101,8 @@ int fa_conv(cv *C, const char *name, const char *in, const char *prefix, const c
     snprintf(fp, sizeof fp, "%s/%s", prefix, fname);
     snprintf(bp, sizeof bp, "%s/%s", prefix, bname);
     kg_layer *I = fa_src(C, in);
+    if (!I)
+        return -1;
     const fn_tfjs_tensor *W = fa_get(C, fp, 4, (long long[]){-1, -1, I->c, -1}), *b;
     if (!W || !(b = fa_get(C, bp, 1, (long long[]){W->dims[3]})))
         return -1;
@@ -117,6 +122,8 @@ int fa_sep(cv *C, const char *name, const char *in, const char *prefix, int stri
     snprintf(pp, sizeof pp, "%s/pointwise_filter", prefix);
     snprintf(bp, sizeof bp, "%s/bias", prefix);
     kg_layer *I = fa_src(C, in);
+    if (!I)
+        return -1;
     const fn_tfjs_tensor *D = fa_get(C, dp, 4, (long long[]){3, 3, I->c, 1}), *P, *b;
     if (!D || !(P = fa_get(C, pp, 4, (long long[]){1, 1, I->c, -1})) || !(b = fa_get(C, bp, 1, (long long[]){P->dims[3]})))
         return -1;
@@ -144,7 +151,7 @@ int fa_act(cv *C, const char *kind, const char *name, const char *in)
     } else {
         cJSON_AddStringToObject(cfg, "activation", kind);
     }
-    kg_layer *I = fa_src(C, in), *L = fa_add(C, cls, name, cfg, in);
+    kg_layer *I = fa_src(C, in), *L = I ? fa_add(C, cls, name, cfg, in) : NULL;
     if (!L)
         return -1;
     L->h = I->h, L->w = I->w, L->c = I->c;
@@ -153,7 +160,7 @@ int fa_act(cv *C, const char *kind, const char *name, const char *in)
 
 int fa_pool(cv *C, const char *cls, const char *name, const char *in, int k, int s, const char *pad)
 {
-    kg_layer *I = fa_src(C, in), *L = fa_add(C, cls, name, kg_pool_config(k, s, pad), in);
+    kg_layer *I = fa_src(C, in), *L = I ? fa_add(C, cls, name, kg_pool_config(k, s, pad), in) : NULL;
     if (!L)
         return -1;
     int same = !strcmp(pad, "same");

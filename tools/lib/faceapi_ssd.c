@@ -48,6 +48,8 @@ static int depthwise_bn(cv *C, int i, const char *in, int stride)
     snprintf(bn, sizeof bn, "conv_%d_depthwise_bn", i);
     snprintf(rl, sizeof rl, "conv_%d_depthwise_relu6", i);
     kg_layer *I = fa_src(C, in);
+    if (!I)
+        return -1;
     long long c = I->c;
     snprintf(p, sizeof p, "MobilenetV1/Conv2d_%d_depthwise/depthwise_weights", i);
     const fn_tfjs_tensor *K = fa_get(C, p, 4, (long long[]){3, 3, c, 1}), *bnw[4];
