@@ -1,11 +1,13 @@
-/* test_converter_model.c - faceapi2keras on a good model, and the Keras HDF5 writer.
+/* test_converter_model.c - faceapi2keras on a good model, and the Keras writers.
  *
  *   - convert the synthetic face-api model (tests/lib/faceapi_fixture.h) and check
  *     model.json (structure, configs), model.h5 (Keras layout, fixed-length name
  *     lists, empty float64 weight_names, exact folded values) and facenet.json, and
  *     that the engine CLI loads the result;
  *   - drive the writer (tools/lib/keras_h5w) directly: chunked layer_names0/1, the
- *     model.save() layout with a model_config over 64 KiB, scoped weight names, misuse.
+ *     model.save() layout with a model_config over 64 KiB, scoped weight names, misuse;
+ *   - drive tools/lib/keras_json directly: an exact model.json for a small two-output
+ *     model, and the all-or-none output writer.
  * Run from the repository root (as `make test` does). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 
 #include "io/h5.h"
 #include "../tools/lib/keras_h5w.h"
+#include "../tools/lib/keras_json.h"
 #include "app/align.h"
 #include "lib/faceapi_fixture.h"
 #include "lib/testutil.h"
@@ -575,6 +578,101 @@ static void t_writer_misuse(void **state)
     assert_int_equal(fx_count_entries(dir), 0);
 }
 
+/* ---- the model.json writer directly ---------------------------------------------- */
+
+/* fn_kjson_write_outputs callbacks: one that fails, one that writes ctx as model.h5. */
+static int h5_fails(const char *path, void *ctx, fn_err *err)
+{
+    (void)path;
+    (void)ctx;
+    return fn_fail(err, FN_E_IO, "no room for model.h5");
+}
+
+static int h5_stub(const char *path, void *ctx, fn_err *err)
+{
+    if (tu_write(path, ctx, strlen(ctx)))
+        return fn_fail(err, FN_E_IO, "%s: cannot write", path);
+    return 0;
+}
+
+/* A model the face-api network does not exercise: a non-square kernel, a layer with
+ * two inputs, two outputs; then the all-or-none output writer. */
+static void t_json_writer(void **state)
+{
+    (void)state;
+    fn_kjson_model m;
+    assert_int_equal(fn_kjson_begin(&m, "tiny"), 0);
+    const int shape[3] = {8, 6, 3};
+    assert_non_null(fn_kjson_input(&m, "img", 3, shape));
+    const char *img = "img", *c = "c", *two[2] = {"c", "p"}, *outs[2] = {"a", "p"};
+    assert_int_equal(fn_kjson_conv2d_config(fn_kjson_layer(&m, "Conv2D", "c", 1, &img), 4, 3, 1,
+                                            2, 1, 1, "relu", 1),
+                     0);
+    assert_int_equal(
+        fn_kjson_pool2d_config(fn_kjson_layer(&m, "MaxPooling2D", "p", 1, &c), 2, 2, 2, 2, 0), 0);
+    assert_non_null(fn_kjson_layer(&m, "Add", "a", 2, two));
+    char *s = fn_kjson_finish(&m, 1, &img, 2, outs);
+    assert_non_null(s);
+    assert_string_equal(s,
+        "{\"class_name\":\"Functional\",\"config\":{\"name\":\"tiny\",\"layers\":["
+        "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,6,3],"
+        "\"dtype\":\"float32\",\"sparse\":false,\"ragged\":false,\"name\":\"img\"},"
+        "\"name\":\"img\",\"inbound_nodes\":[]},"
+        "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"c\",\"trainable\":true,"
+        "\"dtype\":\"float32\",\"filters\":4,\"kernel_size\":[3,1],\"strides\":[2,1],"
+        "\"padding\":\"same\",\"data_format\":\"channels_last\",\"dilation_rate\":[1,1],"
+        "\"groups\":1,\"activation\":\"relu\",\"use_bias\":true,"
+        "\"kernel_initializer\":{\"class_name\":\"GlorotUniform\",\"config\":{\"seed\":null}},"
+        "\"bias_initializer\":{\"class_name\":\"Zeros\",\"config\":{}},"
+        "\"kernel_regularizer\":null,\"bias_regularizer\":null,\"activity_regularizer\":null,"
+        "\"kernel_constraint\":null,\"bias_constraint\":null},"
+        "\"name\":\"c\",\"inbound_nodes\":[[[\"img\",0,0,{}]]]},"
+        "{\"class_name\":\"MaxPooling2D\",\"config\":{\"name\":\"p\",\"trainable\":true,"
+        "\"dtype\":\"float32\",\"pool_size\":[2,2],\"padding\":\"valid\",\"strides\":[2,2],"
+        "\"data_format\":\"channels_last\"},\"name\":\"p\",\"inbound_nodes\":[[[\"c\",0,0,{}]]]},"
+        "{\"class_name\":\"Add\",\"config\":{\"name\":\"a\",\"trainable\":true,"
+        "\"dtype\":\"float32\"},\"name\":\"a\","
+        "\"inbound_nodes\":[[[\"c\",0,0,{}],[\"p\",0,0,{}]]]}],"
+        "\"input_layers\":[[\"img\",0,0]],\"output_layers\":[[\"a\",0,0],[\"p\",0,0]]},"
+        "\"keras_version\":\"2.4.0\",\"backend\":\"tensorflow\"}");
+
+    /* All three files or none: a failing model.h5 leaves nothing, not even the
+     * directory the writer created. */
+    const char *dir = fx_subdir("kjson");
+    char out[4300], p[4400];
+    snprintf(out, sizeof out, "%s/new", dir);
+    fn_err err;
+    fn_err_clear(&err);
+    assert_int_equal(fn_kjson_write_outputs(out, s, "{}", h5_fails, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "no room"));
+    assert_false(fx_exists(out));
+    assert_int_equal(fn_kjson_write_outputs(dir, s, "{}", h5_fails, NULL, &err), -1);
+    assert_int_equal(fx_count_entries(dir), 0); /* no temporary files either */
+    assert_int_equal(fn_kjson_write_outputs(out, s, "{}", h5_stub, "h5", &err), 0);
+    assert_int_equal(fx_count_entries(out), 3);
+    char *txt;
+    snprintf(p, sizeof p, "%s/model.json", out);
+    txt = tu_read(p, NULL);
+    assert_non_null(txt);
+    assert_int_equal(strlen(txt), strlen(s) + 1);
+    assert_memory_equal(txt, s, strlen(s));
+    assert_int_equal(txt[strlen(s)], '\n');
+    free(txt);
+    snprintf(p, sizeof p, "%s/facenet.json", out);
+    txt = tu_read(p, NULL);
+    assert_string_equal(txt, "{}\n");
+    free(txt);
+    snprintf(p, sizeof p, "%s/model.h5", out);
+    txt = tu_read(p, NULL);
+    assert_string_equal(txt, "h5");
+    free(txt);
+    /* an output path that is a file */
+    assert_int_equal(fn_kjson_write_outputs(p, s, "{}", h5_stub, "h5", &err), -1);
+    assert_int_equal(err.kind, FN_E_ARG);
+    assert_non_null(strstr(err.msg, "not a directory"));
+    cJSON_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +680,7 @@ int main(void)
         cmocka_unit_test(t_writer_chunked_names),
         cmocka_unit_test(t_writer_full_model),
         cmocka_unit_test(t_writer_misuse),
+        cmocka_unit_test(t_json_writer),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
