@@ -6,7 +6,9 @@
  *
  * writes OUTDIR/model.json (Functional model config, standard Keras layers only),
  * OUTDIR/model.h5 (model.save_weights() layout) and OUTDIR/facenet.json (the
- * preprocessing profile).  All three appear together or not at all.
+ * preprocessing profile).  All three appear together or not at all.  This file maps
+ * face-api's network onto Keras layers; writing them is tools/lib/keras_json.c (model
+ * config, output files) and tools/lib/keras_h5w.c (weights).
  *
  * The network, as face-api's src/faceRecognitionNet/ sources compute it (NHWC):
  *
