@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "app/eval.h"
+#include "app/triplet.h"
+#include "io/pairs.h"
 #include "lib/testutil.h"
 
 static const char *shared_dir(void)

@@ -1,5 +1,6 @@
 /* test_triplet.c - the triplet loss: the course's checks, the hinge
- * convention, and all three gradients against central finite differences. */
+ * convention, all three gradients against central finite differences, and the
+ * mean triplet loss over a labelled set against fn_triplet_loss on every triplet. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +146,123 @@ static void test_gradients_finite_difference(void **state)
     assert_true(fabs(oracle - j) < 1e-9 * fabs(oracle) + 1e-12);
 }
 
+/* ---- the mean triplet loss against fn_triplet_loss ---------------------------- */
+
+/* The mean over every valid triplet, built on fn_triplet_loss one triplet (one row)
+ * at a time: the definition, with none of fn_mean_triplet_loss's shortcuts (gemm
+ * distances, per-anchor negative lists, sorting and prefix sums). */
+static void mean_by_triplet_loss(const float *e, const int *lab, int n, int d, float alpha,
+                                 double *mean, long long *count, long long *active)
+{
+    double sum = 0.0;
+    fn_err err;
+    *count = *active = 0;
+    for (int a = 0; a < n; a++)
+        for (int p = 0; p < n; p++) {
+            if (p == a || lab[p] != lab[a])
+                continue;
+            for (int g = 0; g < n; g++) {
+                if (lab[g] == lab[a])
+                    continue;
+                double j;
+                assert_int_equal(fn_triplet_loss(e + (size_t)a * d, e + (size_t)p * d,
+                                                 e + (size_t)g * d, 1, d, alpha, &j, NULL,
+                                                 NULL, NULL, &err),
+                                 0);
+                sum += j;
+                (*count)++;
+                *active += j > 0.0;
+            }
+        }
+    *mean = *count ? sum / (double)*count : NAN;
+}
+
+/* n unit embeddings of dimension d, each near its label's centre (like real
+ * embeddings: same-label pairs mostly closer than different-label ones; the more
+ * noise, the more triplets are active). */
+static float *labelled_embeddings(const int *lab, int n, int d, double noise, uint64_t *seed)
+{
+    float *e = malloc(sizeof(float) * (size_t)n * (size_t)d);
+    assert_non_null(e);
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int k = 0; k < d; k++) {
+            float *x = &e[(size_t)i * d + k];
+            *x = (float)(0.6 * sin(lab[i] * 1.7 + k) + noise * frand(seed));
+            s += (double)*x * *x;
+        }
+        for (int k = 0; k < d; k++)
+            e[(size_t)i * d + k] = (float)(e[(size_t)i * d + k] / sqrt(s));
+    }
+    return e;
+}
+
+/* fn_mean_triplet_loss (the fast path `facenet evaluate` uses) must agree with
+ * fn_triplet_loss summed over every triplet, for label distributions that take each
+ * of its paths: few positives per anchor (linear scan), many (sort + prefix sums),
+ * both sides of the 16-positive switch, one dominant label, two labels, a set smaller
+ * than one 256-anchor block and one spanning two, and no valid triplet at all. */
+static void test_mean_triplet_loss_vs_triplet_loss(void **state)
+{
+    (void)state;
+    enum { NMAX = 300, D = 12 };
+    static const struct {
+        const char *what;
+        int n;
+        int kind; /* how labels are drawn, see below */
+        int param;
+        double noise;
+    } cases[] = {
+        {"12 random labels", 300, 0, 12, 0.3},   {"100 random labels", 300, 0, 100, 0.3},
+        {"groups of 17 and 18", 300, 1, 0, 0.3}, {"one label of 150", 300, 2, 150, 0.3},
+        {"two labels", 260, 0, 2, 1.0},          {"5 labels, one block", 40, 0, 5, 0.5},
+        {"all labels distinct", 50, 3, 0, 0.3},
+    };
+    const float alpha = 0.25f; /* exact in float and double */
+    uint64_t seed = 0x5eed;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int n = cases[c].n;
+        int lab[NMAX];
+        for (int i = 0; i < n; i++) {
+            switch (cases[c].kind) {
+            case 0: /* uniform over param labels */
+                lab[i] = (int)((frand(&seed) + 1.0f) * 0.5f * (float)cases[c].param) %
+                         cases[c].param;
+                break;
+            case 1: /* blocks of 17 (16 positives: the linear scan) and 18 (17: sorted) */
+                lab[i] = i < 170 ? i / 17 : 10 + (i - 170) / 18;
+                break;
+            case 2: /* one big label, the rest in pairs */
+                lab[i] = i < cases[c].param ? 0 : 1 + (i - cases[c].param) / 2;
+                break;
+            default: /* every label once: no positives */
+                lab[i] = i;
+                break;
+            }
+        }
+        float *e = labelled_embeddings(lab, n, D, cases[c].noise, &seed);
+        double mean, frac, ref;
+        long long nt, rc, ra;
+        fn_err err;
+        fn_err_clear(&err);
+        assert_int_equal(fn_mean_triplet_loss(e, lab, n, D, alpha, &mean, &frac, &nt, &err), 0);
+        mean_by_triplet_loss(e, lab, n, D, alpha, &ref, &rc, &ra);
+        print_message("%-22s n=%3d: %9lld triplets, mean %.9f (by fn_triplet_loss %.9f), "
+                      "active %.5f\n",
+                      cases[c].what, n, nt, mean, ref, rc ? (double)ra / (double)rc : 0.0);
+        assert_int_equal(nt, rc);
+        if (rc == 0) {
+            assert_true(isnan(mean) && isnan(ref));
+        } else {
+            /* gemm distances carry ~1e-6 absolute error per triplet */
+            assert_true(fabs(mean - ref) <= 1e-5 * ref + 1e-6);
+            /* active counts can differ only for triplets within rounding of the hinge */
+            assert_true(fabs(frac - (double)ra / (double)rc) < 1e-4);
+        }
+        free(e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_hinge_and_gradients_inactive),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_gradients_finite_difference),
+        cmocka_unit_test(test_mean_triplet_loss_vs_triplet_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

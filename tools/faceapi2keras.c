@@ -6,7 +6,9 @@
  *
  * writes OUTDIR/model.json (Functional model config, standard Keras layers only),
  * OUTDIR/model.h5 (model.save_weights() layout) and OUTDIR/facenet.json (the
- * preprocessing profile).  All three appear together or not at all.
+ * preprocessing profile).  All three appear together or not at all.  This file maps
+ * face-api's network onto Keras layers; writing them is tools/lib/keras_json.c (model
+ * config, output files) and tools/lib/keras_h5w.c (weights).
  *
  * The network, as face-api's src/faceRecognitionNet/ sources compute it (NHWC):
  *
@@ -59,17 +61,15 @@
  * global_avg, fc), so they line up with per-block reference dumps.
  */
 #include <cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "app/align.h"
 #include "core/error.h"
 #include "lib/keras_h5w.h"
+#include "lib/keras_json.h"
 #include "lib/tfjs_manifest.h"
 
 #define INPUT_SIZE 150
@@ -426,147 +426,66 @@ static void net_free(net *N)
 
 /* ---- model.json ------------------------------------------------------------------ */
 
-static cJSON *int_pair(int a, int b)
-{
-    int v[2] = {a, b};
-    return cJSON_CreateIntArray(v, 2);
-}
-
-static void add_initializer(cJSON *cfg, const char *key, const char *cls, int seed)
-{
-    cJSON *o = cJSON_AddObjectToObject(cfg, key);
-    cJSON_AddStringToObject(o, "class_name", cls);
-    cJSON *c = cJSON_AddObjectToObject(o, "config");
-    if (seed)
-        cJSON_AddNullToObject(c, "seed");
-}
-
-/* Kernel/bias settings shared by Conv2D and Dense, as Keras 2.4 get_config writes them. */
-static void add_weight_settings(cJSON *cfg, int use_bias)
-{
-    cJSON_AddBoolToObject(cfg, "use_bias", use_bias);
-    add_initializer(cfg, "kernel_initializer", "GlorotUniform", 1);
-    add_initializer(cfg, "bias_initializer", "Zeros", 0);
-    cJSON_AddNullToObject(cfg, "kernel_regularizer");
-    cJSON_AddNullToObject(cfg, "bias_regularizer");
-    cJSON_AddNullToObject(cfg, "activity_regularizer");
-    cJSON_AddNullToObject(cfg, "kernel_constraint");
-    cJSON_AddNullToObject(cfg, "bias_constraint");
-}
-
-static cJSON *layer_json(const layer *L)
+static char *model_json(const net *N)
 {
     static const char *const CLS[] = {"InputLayer", "Conv2D", "ZeroPadding2D",
                                       "AveragePooling2D", "MaxPooling2D", "Add", "Activation",
                                       "GlobalAveragePooling2D", "Dense"};
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "class_name", CLS[L->k]);
-    cJSON *cfg = cJSON_AddObjectToObject(o, "config");
-    if (L->k == K_INPUT) {
-        cJSON *shape = cJSON_AddArrayToObject(cfg, "batch_input_shape");
-        cJSON_AddItemToArray(shape, cJSON_CreateNull());
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber(L->h));
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber(L->w));
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber(L->c));
-        cJSON_AddStringToObject(cfg, "dtype", "float32");
-        cJSON_AddBoolToObject(cfg, "sparse", 0);
-        cJSON_AddBoolToObject(cfg, "ragged", 0);
-        cJSON_AddStringToObject(cfg, "name", L->name);
-    } else {
-        cJSON_AddStringToObject(cfg, "name", L->name);
-        cJSON_AddBoolToObject(cfg, "trainable", 1);
-        cJSON_AddStringToObject(cfg, "dtype", "float32");
-    }
-    switch (L->k) {
-    case K_CONV:
-        cJSON_AddNumberToObject(cfg, "filters", L->c);
-        cJSON_AddItemToObject(cfg, "kernel_size", int_pair(L->ksize, L->ksize));
-        cJSON_AddItemToObject(cfg, "strides", int_pair(L->stride, L->stride));
-        cJSON_AddStringToObject(cfg, "padding", L->same ? "same" : "valid");
-        cJSON_AddStringToObject(cfg, "data_format", "channels_last");
-        cJSON_AddItemToObject(cfg, "dilation_rate", int_pair(1, 1));
-        cJSON_AddNumberToObject(cfg, "groups", 1);
-        cJSON_AddStringToObject(cfg, "activation", L->relu ? "relu" : "linear");
-        add_weight_settings(cfg, L->use_bias);
-        break;
-    case K_ZEROPAD: {
-        cJSON *pad = cJSON_AddArrayToObject(cfg, "padding");
-        cJSON_AddItemToArray(pad, int_pair(0, 1)); /* (top, bottom) */
-        cJSON_AddItemToArray(pad, int_pair(0, 1)); /* (left, right) */
-        cJSON_AddStringToObject(cfg, "data_format", "channels_last");
-        break;
-    }
-    case K_AVGPOOL:
-    case K_MAXPOOL:
-        cJSON_AddItemToObject(cfg, "pool_size", int_pair(L->ksize, L->ksize));
-        cJSON_AddStringToObject(cfg, "padding", L->same ? "same" : "valid");
-        cJSON_AddItemToObject(cfg, "strides", int_pair(L->stride, L->stride));
-        cJSON_AddStringToObject(cfg, "data_format", "channels_last");
-        break;
-    case K_RELU:
-        cJSON_AddStringToObject(cfg, "activation", "relu");
-        break;
-    case K_GAP:
-        cJSON_AddStringToObject(cfg, "data_format", "channels_last");
-        break;
-    case K_DENSE:
-        cJSON_AddNumberToObject(cfg, "units", L->c);
-        cJSON_AddStringToObject(cfg, "activation", "linear");
-        add_weight_settings(cfg, 0);
-        break;
-    default:
-        break;
-    }
-    cJSON_AddStringToObject(o, "name", L->name);
-    cJSON *nodes = cJSON_AddArrayToObject(o, "inbound_nodes");
-    if (L->n_in) {
-        cJSON *node = cJSON_CreateArray();
-        for (int i = 0; i < L->n_in; i++) {
-            cJSON *ref = cJSON_CreateArray();
-            cJSON_AddItemToArray(ref, cJSON_CreateString(L->in[i]));
-            cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-            cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-            cJSON_AddItemToArray(ref, cJSON_CreateObject());
-            cJSON_AddItemToArray(node, ref);
+    fn_kjson_model m;
+    if (fn_kjson_begin(&m, "faceapi_dlib_resnet"))
+        return NULL;
+    for (int i = 0; i < N->n; i++) {
+        const layer *L = &N->L[i];
+        if (L->k == K_INPUT) {
+            const int shape[3] = {L->h, L->w, L->c};
+            if (!fn_kjson_input(&m, L->name, 3, shape))
+                goto fail;
+            continue;
         }
-        cJSON_AddItemToArray(nodes, node);
+        const char *in[2] = {L->in[0], L->in[1]};
+        cJSON *cfg = fn_kjson_layer(&m, CLS[L->k], L->name, L->n_in, in);
+        int bad = !cfg;
+        switch (L->k) {
+        case K_CONV:
+            bad |= fn_kjson_conv2d_config(cfg, L->c, L->ksize, L->ksize, L->stride, L->stride,
+                                          L->same, L->relu ? "relu" : "linear", L->use_bias);
+            break;
+        case K_ZEROPAD:
+            /* face-api's isAdjustShape: one zero row below, one zero column to the right */
+            bad |= fn_kjson_zeropad2d_config(cfg, 0, 1, 0, 1);
+            break;
+        case K_AVGPOOL:
+        case K_MAXPOOL:
+            bad |= fn_kjson_pool2d_config(cfg, L->ksize, L->ksize, L->stride, L->stride,
+                                          L->same);
+            break;
+        case K_RELU:
+            bad |= fn_kjson_activation_config(cfg, "relu");
+            break;
+        case K_GAP:
+            bad |= fn_kjson_global_pool2d_config(cfg);
+            break;
+        case K_DENSE:
+            bad |= fn_kjson_dense_config(cfg, L->c, "linear", 0);
+            break;
+        default:
+            break;
+        }
+        if (bad)
+            goto fail;
     }
-    return o;
-}
-
-static cJSON *io_ref(const char *name)
-{
-    cJSON *outer = cJSON_CreateArray(), *ref = cJSON_CreateArray();
-    cJSON_AddItemToArray(ref, cJSON_CreateString(name));
-    cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-    cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-    cJSON_AddItemToArray(outer, ref);
-    return outer;
-}
-
-static char *model_json(const net *N)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "class_name", "Functional");
-    cJSON *cfg = cJSON_AddObjectToObject(root, "config");
-    cJSON_AddStringToObject(cfg, "name", "faceapi_dlib_resnet");
-    cJSON *layers = cJSON_AddArrayToObject(cfg, "layers");
-    for (int i = 0; i < N->n; i++)
-        cJSON_AddItemToArray(layers, layer_json(&N->L[i]));
-    cJSON_AddItemToObject(cfg, "input_layers", io_ref(N->L[0].name));
-    cJSON_AddItemToObject(cfg, "output_layers", io_ref(N->L[N->n - 1].name));
-    cJSON_AddStringToObject(root, "keras_version", FN_KH5W_KERAS_VERSION);
-    cJSON_AddStringToObject(root, "backend", FN_KH5W_BACKEND);
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return s;
+    const char *first = N->L[0].name, *last = N->L[N->n - 1].name;
+    return fn_kjson_finish(&m, 1, &first, 1, &last);
+fail:
+    fn_kjson_abort(&m);
+    return NULL;
 }
 
 /* face-api's preprocessing (FaceRecognitionNet.forwardInput + ops/normalize.ts). */
 static char *profile_json(void)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "input_size", int_pair(INPUT_SIZE, INPUT_SIZE));
+    cJSON_AddItemToObject(root, "input_size", fn_kjson_int_pair(INPUT_SIZE, INPUT_SIZE));
     cJSON_AddStringToObject(root, "resize", "bilinear");
     double mean[3] = {122.782, 117.001, 104.298};
     cJSON_AddItemToObject(root, "mean", cJSON_CreateDoubleArray(mean, 3));
@@ -596,8 +515,10 @@ static char *profile_json(void)
 
 /* ---- output files ------------------------------------------------------------------ */
 
-static int write_h5(const net *N, const char *path, fn_err *err)
+/* fn_kjson_write_outputs' callback: model.h5 in model.save_weights() layout. */
+static int write_h5(const char *path, void *ctx, fn_err *err)
 {
+    const net *N = ctx;
     fn_kh5w *w = fn_kh5w_create(path, 0, NULL, err);
     if (!w)
         return -1;
@@ -621,102 +542,12 @@ static int write_h5(const net *N, const char *path, fn_err *err)
     return fn_kh5w_finish(w, err);
 }
 
-/* Write text to a fresh temporary file in dir; *tmp receives its malloc'd path. */
-static int write_tmp_text(const char *dir, const char *base, const char *text, char **tmp,
-                          fn_err *err)
-{
-    size_t len = strlen(dir) + strlen(base) + 16;
-    char *p = malloc(len);
-    if (!p)
-        return fn_fail(err, FN_E_NOMEM, "out of memory");
-    snprintf(p, len, "%s/%s.tmpXXXXXX", dir, base);
-    int fd = mkstemp(p);
-    if (fd < 0) {
-        fn_fail(err, FN_E_IO, "%s/%s: cannot create a temporary file: %s", dir, base,
-                strerror(errno));
-        free(p);
-        return -1;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    FILE *f = fdopen(fd, "w");
-    size_t n = strlen(text);
-    int bad = !f || fchmod(fd, 0666 & ~mask) != 0 || fwrite(text, 1, n, f) != n ||
-              fputc('\n', f) == EOF;
-    if (f) {
-        if (fclose(f) != 0)
-            bad = 1;
-    } else {
-        close(fd);
-    }
-    if (bad) {
-        fn_fail(err, FN_E_IO, "%s/%s: cannot write %s", dir, base, p);
-        unlink(p);
-        free(p);
-        return -1;
-    }
-    *tmp = p;
-    return 0;
-}
-
-static char *join(const char *dir, const char *base)
-{
-    size_t len = strlen(dir) + strlen(base) + 2;
-    char *p = malloc(len);
-    if (p)
-        snprintf(p, len, "%s/%s", dir, base);
-    return p;
-}
-
 /* Write the three files into outdir: all of them, or none. */
 static int write_outputs(const net *N, const char *outdir, fn_err *err)
 {
     char *mj = model_json(N), *pj = profile_json();
-    char *tmp_model = NULL, *tmp_prof = NULL;
-    char *f_model = join(outdir, "model.json"), *f_prof = join(outdir, "facenet.json"),
-         *f_h5 = join(outdir, "model.h5");
-    int rc = -1, h5_done = 0, model_done = 0;
-    if (!mj || !pj || !f_model || !f_prof || !f_h5) {
-        fn_fail(err, FN_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (write_tmp_text(outdir, "model.json", mj, &tmp_model, err) ||
-        write_tmp_text(outdir, "facenet.json", pj, &tmp_prof, err))
-        goto out;
-    if (write_h5(N, f_h5, err))
-        goto out;
-    h5_done = 1;
-    if (rename(tmp_model, f_model) != 0) {
-        fn_fail(err, FN_E_IO, "%s: cannot rename into place: %s", f_model, strerror(errno));
-        goto out;
-    }
-    model_done = 1;
-    if (rename(tmp_prof, f_prof) != 0) {
-        fn_fail(err, FN_E_IO, "%s: cannot rename into place: %s", f_prof, strerror(errno));
-        goto out;
-    }
-    free(tmp_prof);
-    tmp_prof = NULL;
-    rc = 0;
-out:
-    if (rc) {
-        if (h5_done)
-            unlink(f_h5);
-        if (model_done)
-            unlink(f_model);
-    }
-    if (tmp_model) {
-        if (!model_done)
-            unlink(tmp_model);
-        free(tmp_model);
-    }
-    if (tmp_prof) {
-        unlink(tmp_prof);
-        free(tmp_prof);
-    }
-    free(f_model);
-    free(f_prof);
-    free(f_h5);
+    int rc = mj && pj ? fn_kjson_write_outputs(outdir, mj, pj, write_h5, (void *)N, err)
+                      : fn_fail(err, FN_E_NOMEM, "out of memory");
     cJSON_free(mj);
     cJSON_free(pj);
     return rc;
@@ -736,7 +567,7 @@ int main(int argc, char **argv)
     fn_err_clear(&err);
     fn_tfjs_weights w;
     net *N = calloc(1, sizeof *N);
-    int created_dir = 0, rc = 1;
+    int rc = 1;
     if (!N) {
         fprintf(stderr, "faceapi2keras: out of memory\n");
         return 1;
@@ -748,30 +579,14 @@ int main(int argc, char **argv)
     }
     N->wts = &w;
     N->manifest = manifest;
-    if (check_tensors(&w, manifest, &err) || build(N, &err))
-        goto done;
-    struct stat st;
-    if (stat(outdir, &st) != 0) {
-        if (mkdir(outdir, 0777) != 0) {
-            fn_fail(&err, FN_E_IO, "%s: cannot create directory: %s", outdir, strerror(errno));
-            goto done;
-        }
-        created_dir = 1;
-    } else if (!S_ISDIR(st.st_mode)) {
-        fn_fail(&err, FN_E_ARG, "%s: not a directory", outdir);
-        goto done;
-    }
-    if (write_outputs(N, outdir, &err))
+    if (check_tensors(&w, manifest, &err) || build(N, &err) || write_outputs(N, outdir, &err))
         goto done;
     printf("faceapi2keras: %s -> %s/{model.json,model.h5,facenet.json}: %d tensors, %d Keras "
            "layers\n", manifest, outdir, w.n, N->n);
     rc = 0;
 done:
-    if (rc) {
-        if (created_dir)
-            rmdir(outdir);
+    if (rc)
         fprintf(stderr, "faceapi2keras: %s\n", err.msg);
-    }
     net_free(N);
     free(N);
     fn_tfjs_free(&w);

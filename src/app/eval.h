@@ -1,10 +1,5 @@
-/* eval.h - the LFW verification protocol: pairs files and the metrics.
- *
- * Pairs files (LFW README section 3c): the first line is either "N" (View 1:
- * pairsDevTrain.txt / pairsDevTest.txt: N same-person pairs, then N
- * different-person pairs) or "S N" (View 2 pairs.txt: S sets, each N same
- * pairs then N different pairs). A same pair is "name i j", a different
- * pair "name1 i name2 j"; image i of name is "name/name_%04d.jpg".
+/* eval.h - the LFW verification protocol's metrics on scored pairs (the pairs
+ * files themselves are read by io/pairs.h).
  *
  * Decision rule, everywhere: a pair is predicted "same" when dist < thr
  * (strictly), as in FaceNet's calculate_accuracy (np.less).
@@ -16,25 +11,6 @@
 #define FN_EVAL_H
 
 #include "core/error.h"
-
-typedef struct {
-    char *path_a, *path_b; /* relative to the image root, e.g. "Ann/Ann_0001.jpg" */
-    int same;              /* 1 same person, 0 different */
-} fn_lfw_pair;
-
-typedef struct {
-    fn_lfw_pair *pairs; /* n, in file order */
-    int n;
-    int n_sets;   /* 1 for a View 1 "N" header */
-    int per_set;  /* N: same pairs per set (= different pairs per set) */
-} fn_lfw_pairs;
-
-/* Parse a pairs file. Errors (FN_E_IO, FN_E_FORMAT) name the file and line:
- * wrong field count for the position, bad image number (1..9999), a name
- * with '/' or '\' or starting with '.', a same pair using one image twice, a
- * different pair naming one person, missing or extra lines. */
-int fn_lfw_pairs_load(const char *path, fn_lfw_pairs *out, fn_err *err);
-void fn_lfw_pairs_free(fn_lfw_pairs *p);
 
 /* Accuracy of "same iff dist < thr" over the non-NaN pairs; NaN if none. */
 double fn_eval_accuracy(const float *dist, const int *same, int n, double thr);
@@ -87,21 +63,5 @@ typedef struct {
 /* Everything above on one set of scored pairs; n_folds is usually 10. */
 int fn_eval_lfw(const float *dist, const int *same, int n, int n_folds, fn_eval_result *r,
                 fn_err *err);
-
-/* Mean triplet loss over labelled embeddings (emb: n x d, label: n):
- *     mean over all valid triplets (a, p, ng) of
- *         max(||e_a - e_p||^2 - ||e_a - e_ng||^2 + alpha, 0)
- * where a != p share a label and ng has another label: every ordered
- * anchor-positive pair with every negative ("batch all", counting the
- * triplets that are already satisfied). Squared distances come from the
- * gemm formulation (match.h; absolute error ~1e-6 for unit embeddings),
- * one sgemm per block of 256 anchors. Per anchor with P positives the
- * negatives are scanned once per positive when P <= 16 (O(P n)), else
- * sorted once so that each (a, p) is summed in O(log n) with prefix sums:
- * O(n^2 d + n^2 min(P, log n)) time, O(256 n) extra memory. mean: NaN and n_triplets = 0 when there is no valid triplet.
- * frac_active (may be NULL): fraction of triplets with positive loss. */
-int fn_mean_triplet_loss(const float *emb, const int *label, int n, int d, double alpha,
-                         double *mean, double *frac_active, long long *n_triplets,
-                         fn_err *err);
 
 #endif

@@ -6,7 +6,9 @@
 
 #include "app/eval.h"
 #include "app/match.h"
+#include "app/triplet.h"
 #include "cli/cli.h"
+#include "io/pairs.h"
 
 int fn_cmd_distance(int argc, char **argv)
 {

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "app/match.h"
+
 static const char *join(const char *base, const char *rel)
 {
     static char bufs[8][4096];
@@ -173,4 +175,26 @@ int tu_rmtree(const char *dir)
         return -1;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+/* xorshift64, one sequence per test program */
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+double tu_urand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+float *tu_random_unit(int n, int d)
+{
+    float *v = malloc(sizeof(float) * (size_t)n * (size_t)d);
+    assert_non_null(v);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < d; k++)
+            v[(size_t)i * d + k] = (float)(tu_urand() * 2 - 1);
+        fn_l2_normalize(v + (size_t)i * d, d);
+    }
+    return v;
 }

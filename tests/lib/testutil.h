@@ -1,5 +1,5 @@
 /* testutil.h - small helpers for the engine's tests: shared-data paths, whole-file
- * reads, JSON, float comparisons, running the CLI. */
+ * reads, JSON, float comparisons, running the CLI, random unit vectors. */
 #ifndef FN_TESTUTIL_H
 #define FN_TESTUTIL_H
 
@@ -32,5 +32,10 @@ void tu_write_must(const char *path, const void *data, size_t len);
 void tu_write_text(const char *path, const char *text);
 /* Remove a test's temporary directory and everything in it; 0 on success. */
 int tu_rmtree(const char *dir);
+/* Uniform in [0, 1), from one fixed-seed sequence per test program. */
+double tu_urand(void);
+/* n random unit vectors of dimension d (n x d, malloc'd; fails the test if out of
+ * memory), drawn from tu_urand. */
+float *tu_random_unit(int n, int d);
 
 #endif
