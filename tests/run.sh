@@ -12,8 +12,14 @@ if [ ! -d "$FACENET_SHARED" ]; then
     exit 1
 fi
 pass=0; fail=0
-for t in "$BUILD"/tests/test_*; do
-    [ -x "$t" ] || continue
+# the programs of the sources in tests/ (a stale binary left in $BUILD does not count)
+for src in tests/test_*.c; do
+    t="$BUILD/tests/$(basename "$src" .c)"
+    if [ ! -x "$t" ]; then
+        echo "$(basename "$t"): not built" >&2
+        fail=$((fail + 1))
+        continue
+    fi
     log=$(mktemp)
     "$t" >"$log" 2>&1
     rc=$?
@@ -27,5 +33,7 @@ for t in "$BUILD"/tests/test_*; do
     pass=$((pass + p)); fail=$((fail + f))
     rm -f "$log"
 done
+# the layering, environment and file-size rules of docs/architecture.md
+if bash scripts/check_structure.sh; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
