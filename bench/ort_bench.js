@@ -4,13 +4,16 @@
 // --runs runs) and optionally dump the outputs for an agreement check.
 //
 //   node bench/ort_bench.js --model M.onnx [--threads N] [--batch B] [--runs R]
-//        [--warmup W] [--input F.f32] [--shape H,W,C] [--dump OUT.f32] [--json]
+//        [--warmup W] [--input F.f32] [--shape H,W,C] [--dump OUT.f32]
+//        [--compare REF.f32 [--tol T]] [--json]
 //
 // Input: --input is raw little-endian float32 holding one sample (repeated over the
 // batch) or the whole batch; without it, the same deterministic pseudo-random values
 // bench_forward uses (an LCG, value = ((r >> 8) & 0xffff) / 65535), so both programs
 // see identical inputs.  --shape gives the per-sample shape when the model's is
-// symbolic.  --dump writes every output, in order, as raw float32.
+// symbolic.  --dump writes every output, in order, as raw float32.  --compare reads
+// another runtime's outputs for the same input (bench_forward --dump) and reports
+// max |a - b| / max |ref|; above --tol (default 1e-4) the exit status is 4.
 // onnxruntime-node is looked up in $ORT_NODE_MODULES, then build/ort/node_modules
 // (scripts/ort_setup.sh installs it there).
 'use strict';
@@ -20,12 +23,12 @@ const path = require('path');
 function usage(msg) {
     if (msg) console.error(`ort_bench: ${msg}`);
     console.error('usage: ort_bench.js --model M.onnx [--threads N] [--batch B] [--runs R] [--warmup W] ' +
-                  '[--input F.f32] [--shape H,W,C] [--dump OUT.f32] [--json]');
+                  '[--input F.f32] [--shape H,W,C] [--dump OUT.f32] [--compare REF.f32 [--tol T]] [--json]');
     process.exit(2);
 }
 
 function parseArgs(argv) {
-    const o = {threads: 1, batch: 1, runs: 10, warmup: 2, json: false};
+    const o = {threads: 1, batch: 1, runs: 10, warmup: 2, json: false, tol: 1e-4};
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i], v = argv[i + 1];
         if (a === '--json') { o.json = true; continue; }
@@ -40,6 +43,8 @@ function parseArgs(argv) {
         case '--input': o.input = v; break;
         case '--shape': o.shape = v.split(',').map(x => parseInt(x, 10)); break;
         case '--dump': o.dump = v; break;
+        case '--compare': o.compare = v; break;
+        case '--tol': o.tol = parseFloat(v); break;
         default: usage(`unknown option ${a}`);
         }
     }
@@ -108,20 +113,40 @@ async function main() {
     }
     t.sort((a, b) => a - b);
     const med = t[Math.floor(o.runs / 2)];
-    if (o.dump) {
-        const parts = session.outputNames.map(n => Buffer.from(out[n].data.buffer, out[n].data.byteOffset,
-                                                               out[n].data.byteLength));
-        fs.writeFileSync(o.dump, Buffer.concat(parts));
+    const parts = session.outputNames.map(n => Buffer.from(out[n].data.buffer, out[n].data.byteOffset,
+                                                           out[n].data.byteLength));
+    const all = Buffer.concat(parts);
+    if (o.dump) fs.writeFileSync(o.dump, all);
+    let agree = null;
+    if (o.compare) {
+        const ref = fs.readFileSync(o.compare);
+        if (ref.length !== all.length) {
+            console.error(`ort_bench: ${o.compare} has ${ref.length / 4} values, ORT produced ${all.length / 4}`);
+            process.exit(4);
+        }
+        let maxDiff = 0, maxRef = 0;
+        for (let i = 0; i < all.length; i += 4) {
+            const a = all.readFloatLE(i), b = ref.readFloatLE(i);
+            maxDiff = Math.max(maxDiff, Math.abs(a - b));
+            maxRef = Math.max(maxRef, Math.abs(b));
+            if (Number.isNaN(a) !== Number.isNaN(b)) maxDiff = Infinity;
+        }
+        agree = {max_abs_diff: maxDiff, max_abs_ref: maxRef, relative: maxDiff / (maxRef || 1)};
+        agree.ok = agree.relative <= o.tol;
     }
     const res = {model: o.model, threads: o.threads, batch: o.batch, runs: o.runs, median_ms: med,
                  ms_per_image: med / o.batch, min_ms: t[0], max_ms: t[t.length - 1],
-                 outputs: session.outputNames.map(n => ({name: n, dims: out[n].dims}))};
+                 outputs: session.outputNames.map(n => ({name: n, dims: out[n].dims})), agree};
     if (o.json) {
         console.log(JSON.stringify(res));
     } else {
         console.log(`ort        batch ${o.batch} threads ${o.threads} runs ${o.runs} median ${med.toFixed(2)} ms ` +
                     `(${(med / o.batch).toFixed(2)} ms/image)  min ${t[0].toFixed(2)} max ${t[t.length - 1].toFixed(2)}`);
+        if (agree)
+            console.log(`agreement with ${o.compare}: max abs diff ${agree.max_abs_diff.toExponential(2)}, ` +
+                        `relative ${agree.relative.toExponential(2)} (tolerance ${o.tol}) ${agree.ok ? 'OK' : 'FAIL'}`);
     }
+    if (agree && !agree.ok) process.exit(4);
 }
 
 main().catch(e => { console.error(`ort_bench: ${e.message}`); process.exit(1); });
