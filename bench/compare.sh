@@ -88,6 +88,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v
 
 declare -A cell
 CORE_AUTO=?
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq "$ROUNDS"); do
     for net in $NETS; do
         for t in $THREADS; do
@@ -113,9 +114,10 @@ echo "facenet-c vs ONNX Runtime $(node -p "require('./$BUILD/ort/node_modules/on
      "- $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores visible"
 echo "OPENBLAS_CORETYPE exported: ${CORE_EXPORTED:-<unset>}; unset, OpenBLAS picks: $CORE_AUTO" \
      "- medians of $RUNS runs, $ROUNDS round(s); ratio = facenet-c / ORT (above 1: ORT is faster)"
-printf '%-12s %7s %5s | %12s %12s | %10s | %9s %9s | %s\n' network threads batch \
+echo "load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-12s %7s %5s | %13s %13s | %9s | %14s %14s | %s\n' network threads batch \
     "fc ${CORE_EXPORTED:-exported}" "fc $CORE_AUTO" "ORT" "ratio(${CORE_EXPORTED:-exp})" "ratio(auto)" "max rel diff"
-printf '%-12s %7s %5s | %12s %12s | %10s | %9s %9s | %s\n' "" "" "" "ms/image" "ms/image" "ms/image" "" "" ""
+printf '%-12s %7s %5s | %13s %13s | %9s | %14s %14s | %s\n' "" "" "" "ms/image" "ms/image" "ms/image" "" "" ""
 fail=0
 for net in $NETS; do
     for t in $THREADS; do
@@ -126,7 +128,7 @@ for net in $NETS; do
             ra=$(awk -v x="$a" -v y="$o" 'BEGIN {if (y + 0 == 0) print "-"; else printf "%.2f", x / y}')
             agree=${cell[$key/rel]}
             [ -z "${cell[$key/bad]:-}" ] || { agree="$agree DISAGREE"; fail=1; }
-            printf '%-12s %7s %5s | %12s %12s | %10s | %9s %9s | %s\n' "$net" "$t" "$b" "${e:--}" "$a" "$o" "$re" "$ra" "$agree"
+            printf '%-12s %7s %5s | %13s %13s | %9s | %14s %14s | %s\n' "$net" "$t" "$b" "${e:--}" "$a" "$o" "$re" "$ra" "$agree"
         done
     done
 done

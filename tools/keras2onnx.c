@@ -56,7 +56,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "keras2onnx: %s\n", err.msg);
         return 2;
     }
-    printf("%s: opset %lld, %d layers -> %d nodes (%d layout transposes), %d initializers, "
+    printf("%s: opset %lld, %d layers -> %d nodes (%d layout Transposes), %d initializers, "
            "%zu weight values (engine: %zu) + %zu added constants, batch %s\n",
            out, s.opset, r.n_layers, s.n.nodes, r.transposes, s.n.initializers, r.keras_values, r.engine_params,
            s.n.values - r.keras_values, o.batch ? "fixed" : "dynamic");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../tools/lib/onnx_writer.h"
@@ -304,6 +305,10 @@ int fn_onnx_write(fn_onnx *g, const char *path, int opset, fn_err *err)
     if (tmp) {
         snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
         fd = mkstemp(tmp);
+        mode_t mask = umask(0); /* mkstemp makes 0600: give the file the usual mode */
+        umask(mask);
+        if (fd >= 0)
+            fchmod(fd, 0666 & ~mask);
         f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     }
     int ok = f != NULL;
