@@ -274,7 +274,7 @@ static int flatten(k2o_conv *c, const fn_layer_info *L, const cJSON *cfg)
 static int sum(k2o_conv *c, const fn_layer_info *L, double scale)
 {
     const int order = k2o_t(c, L->inputs[0])->nchw;
-    const char *in[FN_MAX_RANK * 16];
+    const char *in[64]; /* the engine allows 64 inputs per layer */
     if (L->n_inputs > (int)(sizeof in / sizeof *in))
         return fn_fail(c->err, FN_E_UNSUPPORTED, "layer %s: too many inputs", L->name);
     for (int i = 0; i < L->n_inputs; i++)
