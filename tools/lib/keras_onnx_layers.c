@@ -38,8 +38,8 @@ static int activation(k2o_conv *c, const char *layer, const char *act, const cha
     return 0;
 }
 
-/* The layer's config activation applied last: the op writes to *y, the activation
- * (if any) from *y to the layer's name. */
+/* The layer's config activation, applied last: the op writes to the value pre_act
+ * names, post_act goes from there to k2o_out(c) (without an activation they are one). */
 static const char *pre_act(k2o_conv *c, const fn_layer_info *L, const cJSON *cfg)
 {
     return strcmp(k2o_cfg_str(cfg, "activation", "linear"), "linear") ? k2o_name(c, "%s/linear", L->name) : k2o_out(c);
