@@ -32,7 +32,7 @@ TOOLS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all build-all deps test asan bench weights demo clean
+.PHONY: all build-all deps test asan bench bench-compare ort weights demo clean
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
 # `all` first installs what is missing, then builds in a fresh make: the pkg-config
@@ -79,8 +79,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_L
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# Tests need the CLI and tools too (end-to-end tests drive them).
+# Tests need the CLI and tools too (end-to-end tests drive them).  ONNX Runtime is
+# installed like the weights (npm); if that fails test_keras2onnx skips its ONNX
+# Runtime half and says why (FACENET_NO_ORT=1 skips the install).
 test: all weights check-api
+	@[ -n "$$FACENET_NO_ORT" ] || bash scripts/ort_setup.sh || \
+	    echo "make test: ONNX Runtime unavailable; test_keras2onnx will skip its comparison with it"
 	@BUILD=$(BUILD) bash tests/run.sh
 
 asan:
@@ -88,6 +92,14 @@ asan:
 
 bench: all
 	@BUILD=$(BUILD) bash bench/run.sh
+
+# onnxruntime-node, pinned, into build/ort (used by bench/ort_bench.js)
+ort:
+	@bash scripts/ort_setup.sh
+
+# facenet-c against ONNX Runtime: both networks, 1 and 2 threads, batch 1 and 16
+bench-compare: all weights
+	@BUILD=$(BUILD) bash bench/compare.sh
 
 weights: all
 	@BUILD=$(BUILD) bash scripts/fetch_weights.sh

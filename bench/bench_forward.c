@@ -4,7 +4,14 @@
  * conditions.  Inputs are deterministic pseudo-random values.
  *
  *   bench_forward --model-json M.json --weights W.h5 [--batch N] [--runs R] [--reference]
+ *                 [--dump OUT.f32]
+ *
+ * --dump writes the outputs of the last GEMM run (all outputs in order, raw float32),
+ * for comparing with another runtime on the same input (bench/compare.sh).  The last
+ * line names the OpenBLAS kernel set in use (OPENBLAS_CORETYPE or detected) and its
+ * thread count (OPENBLAS_NUM_THREADS).
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +30,23 @@ static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static int dump(const fn_net *net, int batch, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL;
+    for (int i = 0; ok && i < fn_net_n_outputs(net); i++) {
+        fn_shape s;
+        const float *o = fn_net_output(net, i, &s);
+        size_t n = fn_shape_count(&s) * (size_t)batch;
+        ok = fwrite(o, sizeof(float), n, f) == n;
+    }
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    if (!ok)
+        fprintf(stderr, "bench_forward: cannot write %s\n", path);
+    return ok ? 0 : -1;
 }
 
 static int bench(fn_net *net, const float *in, int batch, int runs, int reference, const char *label)
@@ -50,7 +74,7 @@ static int bench(fn_net *net, const float *in, int batch, int runs, int referenc
 
 int main(int argc, char **argv)
 {
-    const char *json = NULL, *weights = NULL;
+    const char *json = NULL, *weights = NULL, *dump_path = NULL;
     int batch = 1, runs = 10, reference = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model-json") && i + 1 < argc)
@@ -61,10 +85,12 @@ int main(int argc, char **argv)
             batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
+            dump_path = argv[++i];
         else if (!strcmp(argv[i], "--reference"))
             reference = 1;
         else {
-            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--reference]\n");
+            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--reference] [--dump F]\n");
             return 2;
         }
     }
@@ -90,10 +116,13 @@ int main(int argc, char **argv)
         in[i] = (float)((r >> 8) & 0xffff) / 65535.0f;
     }
     int rc = bench(net, in, batch, runs, 0, "gemm");
+    if (!rc && dump_path)
+        rc = dump(net, batch, dump_path);
     if (!rc && reference)
         rc = bench(net, in, batch, runs < 3 ? runs : 3, 1, "reference");
     printf("model %s: %.3f GMAC/image, planned arena %.2f MiB\n", weights, fn_net_macs(net) / 1e9,
            fn_net_arena_bytes(net) / 1048576.0);
+    printf("openblas core %s, %d threads\n", openblas_get_corename(), openblas_get_num_threads());
     free(in);
     fn_net_free(net);
     return rc ? 2 : 0;
