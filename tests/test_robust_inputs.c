@@ -49,9 +49,12 @@ static int one_line(const char *s)
 static void test_special_files(void **state)
 {
     (void)state;
-    const char *fifo = tu_path_in(tmpdir, "fifo");
+    char *fifo = strdup(tu_path_in(tmpdir, "fifo"));
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    const char *img = tu_shared("images/happy-house/camera_0.jpg");
+    /* copies: tu_path_in's, tu_shared's and tu_build's buffers rotate, and the loop
+     * below would overwrite these paths (img became "build/facenet", and the unlink
+     * below then removed the CLI) */
+    char *img = tu_shared_dup("images/happy-house/camera_0.jpg");
     const char *special[] = {fifo, "/dev/zero", tmpdir};
     for (size_t k = 0; k < sizeof special / sizeof *special; k++) {
         const char *s = special[k];
@@ -75,6 +78,8 @@ static void test_special_files(void **state)
         }
     }
     unlink(fifo);
+    free(fifo);
+    free(img);
 }
 
 /* A valid grey JPEG of w x h, written with libjpeg. */
