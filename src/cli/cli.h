@@ -1,10 +1,11 @@
 /* cli.h - shared pieces of the `facenet` command line: model options, output helpers,
  * exit statuses.
  *
- * Exit statuses (documented in README and `facenet --help`):
+ * Exit statuses (documented in README, docs/facenet.1 and `facenet --help`):
  *   0  success (verify: same person)
  *   1  negative answer (verify: not the same person)
- *   2  error: bad arguments, unreadable or malformed input, model or gallery problem
+ *   2  error: bad arguments, unreadable or malformed input, model or gallery problem;
+ *      also when some image could not be read (the others are answered)
  */
 #ifndef FN_CLI_H
 #define FN_CLI_H
