@@ -1,11 +1,9 @@
 /* common.c - helpers shared by the subcommands (see cli.h). */
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/encoder.h"
