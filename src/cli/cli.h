@@ -1,14 +1,16 @@
 /* cli.h - shared pieces of the `facenet` command line: model options, output helpers,
  * exit statuses.
  *
- * Exit statuses (documented in README and `facenet --help`):
+ * Exit statuses (documented in README, docs/facenet.1 and `facenet --help`):
  *   0  success (verify: same person)
  *   1  negative answer (verify: not the same person)
- *   2  error: bad arguments, unreadable or malformed input, model or gallery problem
+ *   2  error: bad arguments, unreadable or malformed input, model or gallery problem;
+ *      also when some image could not be read (the others are answered)
  */
 #ifndef FN_CLI_H
 #define FN_CLI_H
 
+#include <cJSON.h>
 #include <stdio.h>
 
 #include "app/encoder.h"
@@ -27,47 +29,105 @@ typedef struct {
                                architecture alone (info) instead of failing */
 } fn_model_args;
 
-/* If argv[*i] is a model option, consume it (and its value) and return 1. */
-int fn_cli_model_opt(fn_model_args *m, int argc, char **argv, int *i);
-/* Load the model the options name (default: $FACENET_MODEL or weights/dlib-resnet). */
+/* Load the model the options name; without one: $FACENET_MODEL, then
+ * FN_DATADIR/models/dlib-resnet (when built with it), then weights/dlib-resnet in the
+ * current directory and beside the executable (../weights/dlib-resnet). */
 int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err);
 /* Directory holding the model's side files (facenet.json); never NULL. */
 const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap);
 
+/* Option tables (options.c): one per command, read by the parser and by --help. */
+typedef enum { FN_OPT_FLAG, FN_OPT_STR, FN_OPT_INT, FN_OPT_POSITIVE, FN_OPT_SHARD, FN_OPT_SHAPE } fn_opt_kind;
+typedef struct {
+    const char *name;   /* long name, without "--" */
+    char short_name;    /* 'o', 'h', or 0 */
+    fn_opt_kind kind;   /* FN_OPT_POSITIVE: a finite number > 0 */
+    const char *meta;   /* the value's placeholder in help ("N", "FILE"); NULL for flags */
+    int lo, hi;         /* FN_OPT_INT bounds */
+    const char *help;   /* one line */
+} fn_cli_opt;
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis; /* after "facenet NAME " */
+    const char *summary;
+    const fn_cli_opt *opts; /* ends with a NULL name; the model options and --help are added */
+} fn_cli_command;
+
+extern const fn_cli_command fn_cli_commands[]; /* ends with a NULL name */
+const fn_cli_command *fn_cli_find_command(const char *name);
+void fn_cli_print_help(const fn_cli_command *c, FILE *f);
+
+/* A parsed command line: the options in order (values checked by kind) and the
+ * operands in order (also those after "--"). */
+typedef struct {
+    const fn_cli_command *cmd;
+    struct {
+        const fn_cli_opt *opt;
+        const char *val;
+    } *ev;
+    int n_ev;
+    char **pos;
+    int n_pos;
+    fn_model_args model;
+} fn_cli_args;
+
+/* 0: parsed; 1: --help was printed (exit 0); -1: an error was printed (exit 2).
+ * Free *a in every case. */
+int fn_cli_parse(const char *cmd, int argc, char **argv, fn_cli_args *a);
+void fn_cli_args_free(fn_cli_args *a);
+int fn_cli_flag(const fn_cli_args *a, const char *name);
+const char *fn_cli_str(const fn_cli_args *a, const char *name); /* last value or NULL */
+int fn_cli_get_int(const fn_cli_args *a, const char *name, int dflt);
+double fn_cli_get_double(const fn_cli_args *a, const char *name, double dflt);
+/* Every value of a repeatable option (up to cap into out); returns the count. */
+int fn_cli_values(const fn_cli_args *a, const char *name, const char **out, int cap);
+int fn_cli_parse_shard(const char *s, int *k, int *n);
+int fn_cli_parse_shape(const char *s, fn_shape *out);
+
 /* Print "facenet: <message>" on stderr; returns FN_EXIT_ERROR. */
 int fn_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fn_cli_fail_err(const fn_err *err);
-/* Value of option argv[*i] (advances *i), or NULL after printing an error. */
-const char *fn_cli_value(int argc, char **argv, int *i);
-int fn_cli_int(const char *opt, const char *s, int lo, int hi, int *out);
-int fn_cli_double(const char *opt, const char *s, double *out);
-
 /* Open the model as an encoder (model + DIR/facenet.json profile + fingerprint). */
 int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err);
 
 /* Expand arguments into image paths: files as given, directories recursively
- * (.jpg/.jpeg/.png, sorted), @LIST files one path per line.  Each path also gets
- * the key used to look up landmarks (path relative to its directory argument). */
+ * (.jpg/.jpeg/.png in any case, sorted; other files counted as skipped), @LIST files
+ * one path per line.  Each path also gets the key used to look up landmarks (path
+ * relative to its directory argument). */
 typedef struct {
     char **path, **key;
     int n, cap;
+    int n_skipped;          /* files in folders that are not JPEG or PNG */
+    char skipped[5][256];   /* the first few of them (relative paths) */
 } fn_image_list;
 int fn_image_list_add(fn_image_list *l, const char *arg, fn_err *err);
 void fn_image_list_free(fn_image_list *l);
+/* All operands as images into l; reports the skipped files on stderr.  0, or
+ * FN_EXIT_ERROR after printing the error. */
+int fn_cli_expand_images(char *const *args, int n, fn_image_list *l);
 
-/* Encode n images in batches of `batch`, skipping (and reporting on stderr) those that
- * cannot be read or have no landmarks (when lms is given): ok[i] says which worked,
- * failed rows of emb are NaN.  A progress bar is drawn when stderr is a terminal. */
+/* Encode n images in batches of `batch`, skipping those that cannot be read or have
+ * no landmarks (when lms is given), each reported once on stderr as
+ * "facenet: <why> (<note>)": ok[i] says which worked, failed rows of emb are NaN.
+ * raw, when not NULL, receives the network outputs (emb: the profile's vector).
+ * A progress bar is drawn when stderr is a terminal. */
 int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
-                        const fn_landmarks *lms, const char *lm_name, int batch, float *emb, int *ok,
-                        int *n_ok, fn_err *err);
+                        const fn_landmarks *lms, const char *lm_name, int batch, const char *note, float *emb,
+                        float *raw, int *ok, int *n_ok, fn_err *err);
 const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key);
 
-/* JSON output helpers: a string with escapes, and a float array printed so it reads
- * back to the same float32 value. */
-/* A JSON string for any bytes (bytes that are not UTF-8 become the text \\xHH). */
-void fn_json_string(FILE *f, const char *s);
-void fn_json_floats(FILE *f, const float *v, size_t n);
+/* JSON output (cJSON): strings for any bytes (bytes that are not UTF-8 become the
+ * text \xHH, so the line stays valid JSON and the bytes can be recovered), float
+ * arrays (NaN as null), and one object printed as one line (then deleted). */
+cJSON *fn_json_str(const char *s);
+cJSON *fn_json_floats(const float *v, size_t n);
+double fn_json_float_value(float f);
+int fn_json_print(cJSON *obj);
+
+/* facenet's own version (the library's is FACENET_VERSION). */
+#define FN_CLI_VERSION "0.2.0"
 
 /* Subcommands. */
 int fn_cmd_info(int argc, char **argv);

@@ -48,9 +48,18 @@ const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key)
     return s != key ? fn_landmarks_find(lm, s) : NULL;
 }
 
+/* Was paths[idx] already reported (the same path given twice fails twice)? */
+static int reported(const char *const *paths, const int *ok, int idx)
+{
+    for (int j = 0; j < idx; j++)
+        if (!ok[j] && !strcmp(paths[j], paths[idx]))
+            return 1;
+    return 0;
+}
+
 int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
-                        const fn_landmarks *lms, const char *lm_name, int batch, float *emb, int *ok,
-                        int *n_ok, fn_err *err)
+                        const fn_landmarks *lms, const char *lm_name, int batch, const char *note, float *emb,
+                        float *raw, int *ok, int *n_ok, fn_err *err)
 {
     const size_t per = fn_encoder_input_floats(enc);
     float *in = malloc(sizeof(float) * per * (size_t)batch), *out = malloc(sizeof(float) * (size_t)enc->dim * batch);
@@ -78,19 +87,32 @@ int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *c
             if (bad) {
                 if (tty)
                     fputc('\n', stderr);
-                fn_cli_fail("%s (skipped)", e2.msg);
+                if (!reported(paths, ok, idx))
+                    fn_cli_fail("%s (%s)", e2.msg, note);
                 for (int j = 0; j < enc->dim; j++)
                     emb[(size_t)idx * enc->dim + j] = NAN;
             } else {
                 slot[m_in++] = idx;
             }
         }
-        if (m_in && fn_encoder_run(enc, in, m_in, out, err)) {
+        /* with raw wanted, run without the profile's normalisation and apply it here */
+        int l2 = enc->prof.l2_normalize;
+        if (raw)
+            enc->prof.l2_normalize = 0;
+        int run_rc = m_in ? fn_encoder_run(enc, in, m_in, out, err) : 0;
+        enc->prof.l2_normalize = l2;
+        if (run_rc) {
             rc = -1;
             break;
         }
         for (int k = 0; k < m_in; k++) {
-            memcpy(emb + (size_t)slot[k] * enc->dim, out + (size_t)k * enc->dim, sizeof(float) * enc->dim);
+            float *e = emb + (size_t)slot[k] * enc->dim;
+            memcpy(e, out + (size_t)k * enc->dim, sizeof(float) * enc->dim);
+            if (raw) {
+                memcpy(raw + (size_t)slot[k] * enc->dim, e, sizeof(float) * enc->dim);
+                if (l2)
+                    fn_l2_normalize(e, enc->dim);
+            }
             ok[slot[k]] = 1;
             (*n_ok)++;
         }
@@ -105,60 +127,29 @@ int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *c
 
 int fn_cmd_encode(int argc, char **argv)
 {
-    fn_model_args m = {0};
+    fn_cli_args a;
+    int pr = fn_cli_parse("encode", argc, argv, &a);
+    if (pr) {
+        fn_cli_args_free(&a);
+        return pr > 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
+    }
+    fn_model_args m = a.model;
     fn_image_list list = {0};
-    const char *outs[8], *lm_path = NULL;
-    int n_out = 0;
-    int batch = 16, threads = 0, shard_k = 0, shard_n = 1, json = 0;
-    double lm_scale = 1.0;
+    const char *outs[8], *lm_path = fn_cli_str(&a, "landmarks");
+    int n_out = fn_cli_values(&a, "output", outs, 8);
+    int batch = fn_cli_get_int(&a, "batch", 16), threads = fn_cli_get_int(&a, "threads", 0);
+    int shard_k = 0, shard_n = 1, json = fn_cli_flag(&a, "json");
+    double lm_scale = fn_cli_get_double(&a, "landmark-scale", 1.0);
+    if (fn_cli_str(&a, "shard"))
+        fn_cli_parse_shard(fn_cli_str(&a, "shard"), &shard_k, &shard_n); /* checked by the parser */
     fn_err err = {0};
     int rc = FN_EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        int r = fn_cli_model_opt(&m, argc, argv, &i);
-        const char *v;
-        if (r < 0)
-            goto done;
-        if (r)
-            continue;
-        if (!strcmp(argv[i], "--batch")) {
-            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_int("--batch", v, 1, 4096, &batch))
-                goto done;
-        } else if (!strcmp(argv[i], "--threads")) {
-            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_int("--threads", v, 1, 1024, &threads))
-                goto done;
-        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
-            if (n_out == 8) {
-                fn_cli_fail("encode: at most 8 outputs");
-                goto done;
-            }
-            if (!(outs[n_out++] = fn_cli_value(argc, argv, &i)))
-                goto done;
-        } else if (!strcmp(argv[i], "--shard")) {
-            if (!(v = fn_cli_value(argc, argv, &i)))
-                goto done;
-            char *end;
-            long k = strtol(v, &end, 10), nn = *end == '/' ? strtol(end + 1, &end, 10) : 0;
-            shard_k = (int)k, shard_n = (int)nn;
-            if (*end || nn < 1 || nn > 1000000 || k < 0 || k >= nn) {
-                fn_cli_fail("--shard: '%s' is not K/N with 0 <= K < N", v);
-                goto done;
-            }
-        } else if (!strcmp(argv[i], "--landmarks")) {
-            if (!(lm_path = fn_cli_value(argc, argv, &i)))
-                goto done;
-        } else if (!strcmp(argv[i], "--landmark-scale")) {
-            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_double("--landmark-scale", v, &lm_scale))
-                goto done;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fn_cli_fail("encode: unknown option %s", argv[i]);
-            goto done;
-        } else if (fn_image_list_add(&list, argv[i], &err)) {
-            rc = fn_cli_fail_err(&err);
-            goto done;
-        }
+    if (n_out > 8) {
+        fn_cli_fail("encode: at most 8 outputs (-o)");
+        goto done;
     }
+    if (fn_cli_expand_images(a.pos, a.n_pos, &list))
+        goto done;
     if (list.n == 0) {
         fn_cli_fail("encode: no images given");
         goto done;
@@ -184,15 +175,16 @@ int fn_cmd_encode(int argc, char **argv)
         goto done;
     }
     /* this shard's images */
-    int total = 0;
+    int total = 0, want_raw = json && !n_out;
     for (int i = shard_k; i < list.n; i += shard_n)
         total++;
-    const char **paths = malloc(sizeof(char *) * (size_t)(total ? total : 1));
-    const char **keys = malloc(sizeof(char *) * (size_t)(total ? total : 1));
-    const char **okpaths = malloc(sizeof(char *) * (size_t)(total ? total : 1));
-    int *okf = malloc(sizeof(int) * (size_t)(total ? total : 1));
-    float *emb = malloc(sizeof(float) * (size_t)enc.dim * (size_t)(total ? total : 1));
-    if (!paths || !keys || !okpaths || !okf || !emb) {
+    size_t rows = (size_t)(total ? total : 1);
+    const char **paths = malloc(sizeof(char *) * rows), **keys = malloc(sizeof(char *) * rows);
+    const char **okpaths = malloc(sizeof(char *) * rows);
+    int *okf = malloc(sizeof(int) * rows);
+    float *emb = malloc(sizeof(float) * (size_t)enc.dim * rows);
+    float *raw = want_raw ? malloc(sizeof(float) * (size_t)enc.dim * rows) : NULL;
+    if (!paths || !keys || !okpaths || !okf || !emb || (want_raw && !raw)) {
         fn_cli_fail("out of memory");
         goto cleanup;
     }
@@ -200,7 +192,8 @@ int fn_cmd_encode(int argc, char **argv)
         paths[k] = list.path[i], keys[k] = list.key[i];
     double t0 = now();
     int ok = 0;
-    if (fn_cli_encode_paths(&enc, paths, keys, total, lm_path ? &lms : NULL, lm_path, batch, emb, okf, &ok, &err)) {
+    if (fn_cli_encode_paths(&enc, paths, keys, total, lm_path ? &lms : NULL, lm_path, batch, "skipped", emb, raw, okf,
+                            &ok, &err)) {
         rc = fn_cli_fail_err(&err);
         goto cleanup;
     }
@@ -209,6 +202,8 @@ int fn_cmd_encode(int argc, char **argv)
         if (okf[i]) {
             okpaths[k] = paths[i];
             memmove(emb + (size_t)k * enc.dim, emb + (size_t)i * enc.dim, sizeof(float) * enc.dim);
+            if (raw)
+                memmove(raw + (size_t)k * enc.dim, raw + (size_t)i * enc.dim, sizeof(float) * enc.dim);
             k++;
         }
     double el = now() - t0;
@@ -221,34 +216,36 @@ int fn_cmd_encode(int argc, char **argv)
             rc = fn_cli_fail_err(&err);
             goto cleanup;
         }
-    if (!n_out) {
-        for (int i = 0; i < ok; i++) {
-            if (json) {
-                printf("{\"path\": ");
-                fn_json_string(stdout, okpaths[i]);
-                printf(", \"embedding\": ");
-                fn_json_floats(stdout, emb + (size_t)i * enc.dim, (size_t)enc.dim);
-                printf("}\n");
-            } else {
-                printf("%s", okpaths[i]);
-                for (int j = 0; j < enc.dim; j++)
-                    printf(" %.9g", (double)emb[(size_t)i * enc.dim + j]);
-                printf("\n");
-            }
+    for (int i = 0; i < ok && !n_out; i++) {
+        if (json) {
+            /* "embedding": what the profile compares; "raw": the network output */
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddItemToObject(j, "path", fn_json_str(okpaths[i]));
+            cJSON_AddItemToObject(j, "embedding", fn_json_floats(emb + (size_t)i * enc.dim, (size_t)enc.dim));
+            cJSON_AddItemToObject(j, "raw", fn_json_floats(raw + (size_t)i * enc.dim, (size_t)enc.dim));
+            if (fn_json_print(j))
+                goto cleanup;
+        } else {
+            printf("%s", okpaths[i]);
+            for (int j = 0; j < enc.dim; j++)
+                printf(" %.9g", (double)emb[(size_t)i * enc.dim + j]);
+            printf("\n");
         }
     }
     fprintf(stderr, "facenet: encoded %d image%s, %d skipped, in %.1f s (%.1f img/s)%s%s\n", ok, ok == 1 ? "" : "s",
             skipped, el, el > 0 ? ok / el : 0.0, n_out ? " -> " : "", n_out ? outs[0] : "");
-    rc = ok > 0 || total == 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
+    rc = skipped ? FN_EXIT_ERROR : FN_EXIT_OK; /* the others are written; the status says some failed */
 cleanup:
     free(paths);
     free(keys);
     free(okf);
     free(emb);
+    free(raw);
     free(okpaths);
     fn_landmarks_free(&lms);
     fn_encoder_close(&enc);
 done:
     fn_image_list_free(&list);
+    fn_cli_args_free(&a);
     return rc;
 }

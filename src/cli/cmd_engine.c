@@ -7,61 +7,21 @@
 #include "cli/cli.h"
 #include "core/file.h"
 
-/* "HxWxC" (or any rank up to FN_MAX_RANK, 'x'-separated). */
-static int parse_shape(const char *s, fn_shape *out)
-{
-    out->rank = 0;
-    while (*s && out->rank < FN_MAX_RANK) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v <= 0 || v > 1000000)
-            return -1;
-        out->d[out->rank++] = (int)v;
-        s = end;
-        if (*s == 'x' || *s == 'X')
-            s++;
-        else if (*s)
-            return -1;
-    }
-    return *s || out->rank == 0 ? -1 : 0;
-}
-
-static int shape_opt(int argc, char **argv, int *i, fn_shape *shape, int *have)
-{
-    const char *v = fn_cli_value(argc, argv, i);
-    if (!v)
-        return -1;
-    if (parse_shape(v, shape)) {
-        fn_cli_fail("--input-shape: '%s' is not of the form HxWxC", v);
-        return -1;
-    }
-    *have = 1;
-    return 0;
-}
-
 int fn_cmd_info(int argc, char **argv)
 {
-    fn_model_args m = {.arch_only = 1};
-    fn_shape shape;
-    int have_shape = 0, layers = 0, batch = 1;
-    for (int i = 1; i < argc; i++) {
-        int r = fn_cli_model_opt(&m, argc, argv, &i);
-        if (r < 0)
-            return FN_EXIT_ERROR;
-        if (r)
-            continue;
-        if (!strcmp(argv[i], "--layers"))
-            layers = 1;
-        else if (!strcmp(argv[i], "--input-shape")) {
-            if (shape_opt(argc, argv, &i, &shape, &have_shape))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--batch")) {
-            const char *v = fn_cli_value(argc, argv, &i);
-            if (!v || fn_cli_int("--batch", v, 1, 65536, &batch))
-                return FN_EXIT_ERROR;
-        } else
-            return fn_cli_fail("info: unknown option %s", argv[i]);
+    fn_cli_args a;
+    int pr = fn_cli_parse("info", argc, argv, &a);
+    if (pr || a.n_pos) {
+        fn_cli_args_free(&a);
+        return pr > 0 ? FN_EXIT_OK : pr < 0 ? FN_EXIT_ERROR : fn_cli_fail("info: takes no operands (see facenet info --help)");
     }
+    fn_model_args m = a.model;
+    m.arch_only = 1;
+    fn_shape shape;
+    const char *sv = fn_cli_str(&a, "input-shape");
+    int have_shape = sv && !fn_cli_parse_shape(sv, &shape), layers = fn_cli_flag(&a, "layers");
+    int batch = fn_cli_get_int(&a, "batch", 1);
+    fn_cli_args_free(&a);
     fn_net *net;
     fn_err err = {0};
     if (fn_cli_load_model(&m, &net, &err))
@@ -146,47 +106,42 @@ static int read_floats(const char *path, size_t per, float **out, int *n, fn_err
     return 0;
 }
 
-static void print_result(const fn_net *net, const char *name, int idx, int n, int json)
+/* One input's outputs; with --json "embedding" is what the profile compares
+ * (L2-normalised when it says so, l2), "raw" the network output. */
+static int print_result(const fn_net *net, const char *name, int idx, int n, int json, int l2)
 {
     fn_shape s0;
     const float *o0 = fn_net_output(net, 0, &s0);
     size_t per0 = fn_shape_count(&s0);
     if (json) {
-        printf("{\"input\": ");
-        if (n > 1) {
-            char lbl[4200];
-            snprintf(lbl, sizeof lbl, "%s#%d", name, idx);
-            fn_json_string(stdout, lbl);
-        } else {
-            fn_json_string(stdout, name);
-        }
+        cJSON *j = cJSON_CreateObject();
+        char lbl[4200];
+        snprintf(lbl, sizeof lbl, n > 1 ? "%s#%d" : "%s", name, idx);
+        cJSON_AddItemToObject(j, "input", fn_json_str(lbl));
         if (fn_net_n_outputs(net) == 1) {
             const float *v = o0 + (size_t)idx * per0;
             float *e = malloc(per0 * sizeof(float));
-            printf(", \"output\": ");
-            fn_json_floats(stdout, v, per0);
-            if (e) {
-                memcpy(e, v, per0 * sizeof(float));
-                fn_l2_normalize(e, (int)per0);
-                printf(", \"embedding\": ");
-                fn_json_floats(stdout, e, per0);
-                free(e);
+            if (!e) {
+                cJSON_Delete(j);
+                return fn_cli_fail("out of memory");
             }
+            memcpy(e, v, per0 * sizeof(float));
+            if (l2)
+                fn_l2_normalize(e, (int)per0);
+            cJSON_AddItemToObject(j, "embedding", fn_json_floats(e, per0));
+            cJSON_AddItemToObject(j, "raw", fn_json_floats(v, per0));
+            cJSON_AddItemToObject(j, "output", fn_json_floats(v, per0)); /* = raw, kept for old readers */
+            free(e);
         } else {
-            printf(", \"outputs\": {");
+            cJSON *outs = cJSON_AddObjectToObject(j, "outputs");
             for (int k = 0; k < fn_net_n_outputs(net); k++) {
                 fn_shape s;
                 const float *o = fn_net_output(net, k, &s);
                 size_t per = fn_shape_count(&s);
-                printf("%s", k ? ", " : "");
-                fn_json_string(stdout, fn_net_output_name(net, k));
-                printf(": ");
-                fn_json_floats(stdout, o + (size_t)idx * per, per);
+                cJSON_AddItemToObject(outs, fn_net_output_name(net, k), fn_json_floats(o + (size_t)idx * per, per));
             }
-            printf("}");
         }
-        printf("}\n");
-        return;
+        return fn_json_print(j) ? FN_EXIT_ERROR : 0;
     }
     for (int k = 0; k < fn_net_n_outputs(net); k++) {
         fn_shape s;
@@ -203,48 +158,35 @@ static void print_result(const fn_net *net, const char *name, int idx, int n, in
             printf(" %.6g", (double)v[i]);
         printf("\n");
     }
+    return 0;
 }
 
 int fn_cmd_embed(int argc, char **argv)
 {
-    fn_model_args m = {0};
-    fn_shape shape;
-    int have_shape = 0, json = 0, reference = 0, nfiles = 0;
-    const char **files = calloc((size_t)argc, sizeof *files);
-    if (!files)
-        return fn_cli_fail("out of memory");
-    int rc = FN_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        int r = fn_cli_model_opt(&m, argc, argv, &i);
-        if (r < 0) {
-            free(files);
-            return FN_EXIT_ERROR;
-        }
-        if (r)
-            continue;
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (!strcmp(argv[i], "--reference"))
-            reference = 1;
-        else if (!strcmp(argv[i], "--input-shape")) {
-            if (shape_opt(argc, argv, &i, &shape, &have_shape)) {
-                free(files);
-                return FN_EXIT_ERROR;
-            }
-        } else if (!strcmp(argv[i], "--raw")) {
-            if (i + 1 >= argc) {
-                free(files);
-                return fn_cli_fail("--raw needs at least one file");
-            }
-            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2))
-                files[nfiles++] = argv[++i];
-        } else if (argv[i][0] != '-') {
-            files[nfiles++] = argv[i];
-        } else {
-            free(files);
-            return fn_cli_fail("embed: unknown option %s", argv[i]);
-        }
+    fn_cli_args a;
+    int pr = fn_cli_parse("embed", argc, argv, &a);
+    if (pr) {
+        fn_cli_args_free(&a);
+        return pr > 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
     }
+    fn_model_args m = a.model;
+    fn_shape shape;
+    const char *sv = fn_cli_str(&a, "input-shape");
+    int have_shape = sv && !fn_cli_parse_shape(sv, &shape), json = fn_cli_flag(&a, "json");
+    int reference = fn_cli_flag(&a, "reference"), rc = FN_EXIT_OK;
+    /* --raw values and operands, in command-line order */
+    int nfiles = 0;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files) {
+        fn_cli_args_free(&a);
+        return fn_cli_fail("out of memory");
+    }
+    for (int i = 0; i < a.n_ev; i++)
+        if (!strcmp(a.ev[i].opt->name, "raw"))
+            files[nfiles++] = a.ev[i].val;
+    for (int i = 0; i < a.n_pos; i++)
+        files[nfiles++] = a.pos[i];
+    fn_cli_args_free(&a);
     if (nfiles == 0) {
         free(files);
         return fn_cli_fail("embed: no input (use --raw FILE.f32 ...)");
@@ -256,6 +198,14 @@ int fn_cmd_embed(int argc, char **argv)
         return fn_cli_fail_err(&err);
     }
     fn_net_set_reference(net, reference);
+    fn_profile prof = {0};
+    char dir[4096], ppath[4200];
+    snprintf(ppath, sizeof ppath, "%s/facenet.json", fn_cli_model_dir(&m, dir, sizeof dir));
+    if (json && fn_profile_load(ppath, 0, 0, &prof, &err)) {
+        fn_net_free(net);
+        free(files);
+        return fn_cli_fail_err(&err);
+    }
     fn_shape in = have_shape ? shape : fn_net_input_shape(net);
     if (!have_shape)
         for (int d = 0; d < in.rank; d++)
@@ -278,8 +228,8 @@ int fn_cmd_embed(int argc, char **argv)
             free(data);
             break;
         }
-        for (int k = 0; k < n; k++)
-            print_result(net, files[f], k, n, json);
+        for (int k = 0; k < n && rc == FN_EXIT_OK; k++)
+            rc = print_result(net, files[f], k, n, json, json && prof.l2_normalize);
         free(data);
     }
     fn_net_free(net);

@@ -3,82 +3,107 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/eval.h"
 #include "app/match.h"
 #include "app/triplet.h"
 #include "cli/cli.h"
+#include "core/file.h"
 #include "io/pairs.h"
+
+/* The label of an image in the text matrix: its file name, cut to width. */
+static const char *base(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
 
 int fn_cmd_distance(int argc, char **argv)
 {
-    fn_model_args m = {0};
-    int json = 0, n = 0;
-    char **imgs = calloc((size_t)argc, sizeof *imgs);
-    if (!imgs)
-        return fn_cli_fail("out of memory");
-    for (int i = 1; i < argc; i++) {
-        int r = fn_cli_model_opt(&m, argc, argv, &i);
-        if (r < 0) {
-            free(imgs);
-            return FN_EXIT_ERROR;
-        }
-        if (r)
-            continue;
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            free(imgs);
-            return fn_cli_fail("distance: unknown option %s", argv[i]);
-        } else
-            imgs[n++] = argv[i];
+    fn_cli_args a;
+    int pr = fn_cli_parse("distance", argc, argv, &a);
+    if (pr) {
+        fn_cli_args_free(&a);
+        return pr > 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
     }
-    if (n < 2) {
-        free(imgs);
-        return fn_cli_fail("distance: give at least two images");
-    }
+    int json = fn_cli_flag(&a, "json");
+    const char *lm_path = fn_cli_str(&a, "landmarks");
+    fn_image_list l = {0};
     fn_err err = {0};
     fn_encoder enc = {0};
+    fn_landmarks lms = {0};
     float *emb = NULL;
-    int rc = FN_EXIT_ERROR;
-    if (fn_cli_open_encoder(&m, &enc, &err) || !(emb = malloc(sizeof(float) * (size_t)n * enc.dim)) ||
-        fn_encoder_encode_files(&enc, (const char *const *)imgs, NULL, n, emb, &err)) {
+    int *ok = NULL, n_ok = 0, rc = FN_EXIT_ERROR;
+    if (fn_cli_expand_images(a.pos, a.n_pos, &l))
+        goto out;
+    if (l.n < 2) {
+        fn_cli_fail("distance: give at least two images (see facenet distance --help)");
+        goto out;
+    }
+    if ((lm_path && fn_landmarks_load(lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
+        fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
-    } else {
-        if (json) {
-            printf("{\"images\": [");
-            for (int i = 0; i < n; i++) {
-                printf("%s", i ? ", " : "");
-                fn_json_string(stdout, imgs[i]);
-            }
-            printf("], \"distances\": [");
-        } else {
-            printf("%-12s", "");
-            for (int j = 0; j < n; j++) {
-                const char *b = strrchr(imgs[j], '/');
-                printf(" %10.10s", b ? b + 1 : imgs[j]);
-            }
-            printf("\n");
-        }
-        for (int i = 0; i < n; i++) {
-            const char *b = strrchr(imgs[i], '/');
+        goto out;
+    }
+    emb = malloc(sizeof(float) * (size_t)l.n * enc.dim);
+    ok = calloc((size_t)l.n, sizeof *ok);
+    if (!emb || !ok) {
+        fn_cli_fail("out of memory");
+        goto out;
+    }
+    if (fn_cli_encode_paths(&enc, (const char *const *)l.path, (const char *const *)l.key, l.n, lm_path ? &lms : NULL,
+                            lm_path, 16, "skipped", emb, NULL, ok, &n_ok, &err)) {
+        fn_cli_fail_err(&err);
+        goto out;
+    }
+    /* the matrix of the images that were read; the others were reported */
+    cJSON *j = NULL, *imgs = NULL, *rows = NULL;
+    if (json) {
+        j = cJSON_CreateObject();
+        imgs = cJSON_AddArrayToObject(j, "images");
+        rows = cJSON_AddArrayToObject(j, "distances");
+    } else if (n_ok) {
+        printf("%-12s", "");
+        for (int c = 0; c < l.n; c++)
+            if (ok[c])
+                printf(" %10.10s", base(l.path[c]));
+        printf("\n");
+    }
+    for (int r = 0; r < l.n; r++) {
+        if (!ok[r])
+            continue;
+        cJSON *row = json ? cJSON_CreateArray() : NULL;
+        if (json)
+            cJSON_AddItemToArray(imgs, fn_json_str(l.path[r]));
+        else
+            printf("%-12.12s", base(l.path[r]));
+        for (int c = 0; c < l.n; c++) {
+            if (!ok[c])
+                continue;
+            float d = fn_l2_distance(emb + (size_t)r * enc.dim, emb + (size_t)c * enc.dim, enc.dim);
             if (json)
-                printf("%s[", i ? ", " : "");
+                cJSON_AddItemToArray(row, cJSON_CreateNumber(fn_json_float_value(d)));
             else
-                printf("%-12.12s", b ? b + 1 : imgs[i]);
-            for (int j = 0; j < n; j++) {
-                float d = fn_l2_distance(emb + (size_t)i * enc.dim, emb + (size_t)j * enc.dim, enc.dim);
-                printf(json ? "%s%.9g" : "%s%10.4f", json ? (j ? ", " : "") : " ", (double)d);
-            }
-            printf(json ? "]" : "\n");
+                printf(" %10.4f", (double)d);
         }
         if (json)
-            printf("]}\n");
-        rc = FN_EXIT_OK;
+            cJSON_AddItemToArray(rows, row);
+        else
+            printf("\n");
     }
+    if (json && n_ok && fn_json_print(j))
+        goto out;
+    if (json && !n_ok)
+        cJSON_Delete(j);
+    rc = n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
+out:
     free(emb);
+    free(ok);
+    fn_landmarks_free(&lms);
     fn_encoder_close(&enc);
-    free(imgs);
+    fn_image_list_free(&l);
+    fn_cli_args_free(&a);
     return rc;
 }
 
@@ -106,48 +131,32 @@ static int person_label(char **names, int *n, const char *path)
 
 int fn_cmd_evaluate(int argc, char **argv)
 {
-    fn_model_args m = {0};
-    const char *pairs_path = NULL, *train_path = NULL, *root = NULL, *lm_path = NULL;
-    double lm_scale = 1.0;
-    int json = 0, batch = 16, folds = 10;
-    for (int i = 1; i < argc; i++) {
-        int r = fn_cli_model_opt(&m, argc, argv, &i);
-        const char *v;
-        if (r < 0)
-            return FN_EXIT_ERROR;
-        if (r)
-            continue;
-        if (!strcmp(argv[i], "--pairs")) {
-            if (!(pairs_path = fn_cli_value(argc, argv, &i)))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--train-pairs")) {
-            if (!(train_path = fn_cli_value(argc, argv, &i)))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--images")) {
-            if (!(root = fn_cli_value(argc, argv, &i)))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--landmarks")) {
-            if (!(lm_path = fn_cli_value(argc, argv, &i)))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--landmark-scale")) {
-            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_double("--landmark-scale", v, &lm_scale))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--batch")) {
-            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_int("--batch", v, 1, 4096, &batch))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--folds")) {
-            if (!(v = fn_cli_value(argc, argv, &i)) || fn_cli_int("--folds", v, 2, 1000, &folds))
-                return FN_EXIT_ERROR;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else {
-            return fn_cli_fail("evaluate: unknown argument %s", argv[i]);
-        }
+    fn_cli_args a;
+    int pr = fn_cli_parse("evaluate", argc, argv, &a);
+    if (pr || a.n_pos) {
+        fn_cli_args_free(&a);
+        return pr > 0 ? FN_EXIT_OK : pr < 0 ? FN_EXIT_ERROR
+                      : fn_cli_fail("evaluate: takes no operands (see facenet evaluate --help)");
     }
+    fn_model_args m = a.model;
+    const char *pairs_path = fn_cli_str(&a, "pairs"), *train_path = fn_cli_str(&a, "train-pairs");
+    const char *root = fn_cli_str(&a, "images"), *lm_path = fn_cli_str(&a, "landmarks");
+    double lm_scale = fn_cli_get_double(&a, "landmark-scale", 1.0);
+    int json = fn_cli_flag(&a, "json"), batch = fn_cli_get_int(&a, "batch", 16), folds = fn_cli_get_int(&a, "folds", 10);
+    fn_cli_args_free(&a); /* the strings point into argv */
     if (!pairs_path || !root)
         return fn_cli_fail("evaluate: usage: facenet evaluate --pairs PAIRS.txt --images DIR "
                            "[--landmarks F --landmark-scale S] [--train-pairs PAIRS.txt] [--json]");
     fn_err err = {0};
+    /* refuse a FIFO or device before the pairs reader opens it (it would block) */
+    const char *lists[2] = {pairs_path, train_path};
+    for (int i = 0; i < 2; i++) {
+        int fd = lists[i] ? fn_open_regular(lists[i], &err) : -2;
+        if (fd == -1)
+            return fn_cli_fail_err(&err);
+        if (fd >= 0)
+            close(fd);
+    }
     fn_lfw_pairs test = {0}, train = {0};
     fn_encoder enc = {0};
     fn_landmarks lms = {0};
@@ -193,7 +202,7 @@ int fn_cmd_evaluate(int argc, char **argv)
         snprintf(paths[i], len, "%s/%s", root, uniq[i]);
     }
     if (fn_cli_encode_paths(&enc, (const char *const *)paths, (const char *const *)uniq, nu, lm_path ? &lms : NULL,
-                            lm_path, batch, emb, ok, &n_ok, &err)) {
+                            lm_path, batch, "skipped", emb, NULL, ok, &n_ok, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
@@ -257,15 +266,21 @@ int fn_cmd_evaluate(int argc, char **argv)
     }
     free(lemb);
     if (json) {
-        printf("{\"accuracy\": %.6f, \"accuracy_std\": %.6f, \"threshold\": %.6f, \"auc\": %.6f, "
-               "\"tar_at_far_1e-3\": %.6f, \"pairs\": %d, \"skipped\": %d, \"triplet_loss\": ",
-               accuracy, acc_std, thr, r.auc, r.tar, r.n_pairs, r.n_skipped);
-        if (isfinite(tl))
-            printf("%.6f", tl);
-        else
-            printf("null");
-        printf(", \"triplets\": %lld, \"images\": %d, \"images_skipped\": %d, \"protocol\": \"%s\"}\n", n_trip, nu,
-               nu - n_ok, protocol);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "accuracy", accuracy);
+        cJSON_AddNumberToObject(j, "accuracy_std", acc_std);
+        cJSON_AddNumberToObject(j, "threshold", thr);
+        cJSON_AddNumberToObject(j, "auc", r.auc);
+        cJSON_AddNumberToObject(j, "tar_at_far_1e-3", r.tar);
+        cJSON_AddNumberToObject(j, "pairs", r.n_pairs);
+        cJSON_AddNumberToObject(j, "skipped", r.n_skipped);
+        cJSON_AddItemToObject(j, "triplet_loss", isfinite(tl) ? cJSON_CreateNumber(tl) : cJSON_CreateNull());
+        cJSON_AddNumberToObject(j, "triplets", (double)n_trip);
+        cJSON_AddNumberToObject(j, "images", nu);
+        cJSON_AddNumberToObject(j, "images_skipped", nu - n_ok);
+        cJSON_AddStringToObject(j, "protocol", protocol);
+        if (fn_json_print(j))
+            goto out;
     } else {
         printf("pairs:            %d (%d skipped: image missing or unreadable)\n", r.n_pairs, r.n_skipped);
         printf("accuracy:         %.2f%% +- %.2f%% (%s)\n", 100 * accuracy, 100 * acc_std, protocol);

@@ -1,26 +1,27 @@
 /* common.c - helpers shared by the subcommands (see cli.h). */
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/encoder.h"
 #include "cli/cli.h"
 
-#define FN_DEFAULT_MODEL "weights/dlib-resnet"
+#define FN_DEFAULT_NAME "dlib-resnet"
 
 int fn_cli_fail(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("facenet: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *p = msg; *p; p++) /* one line, and nothing that drives the terminal */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    fprintf(stderr, "facenet: %s\n", msg);
     return FN_EXIT_ERROR;
 }
 
@@ -29,55 +30,47 @@ int fn_cli_fail_err(const fn_err *err)
     return fn_cli_fail("%s", err->msg[0] ? err->msg : "unknown error");
 }
 
-const char *fn_cli_value(int argc, char **argv, int *i)
+static int has_model(const char *dir)
 {
-    if (*i + 1 >= argc) {
-        fn_cli_fail("option %s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/model.h5", dir);
+    return access(p, F_OK) == 0;
 }
 
-int fn_cli_int(const char *opt, const char *s, int lo, int hi, int *out)
+/* The default model, searched for where it may be: installed (FN_DATADIR, set by
+ * `make install`), the source tree from the current directory, and the source tree
+ * beside the executable (build/facenet -> ../weights/dlib-resnet), so `facenet` works
+ * from any directory.  NULL (and the places in `looked`) when it is nowhere. */
+static const char *default_model_dir(char *buf, size_t cap, char *looked, size_t lcap)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fn_cli_fail("%s: '%s' is not an integer in [%d, %d]", opt, s, lo, hi);
-        return -1;
+    const char *cand[3];
+    int n = 0;
+#ifdef FN_DATADIR
+    cand[n++] = FN_DATADIR "/models/" FN_DEFAULT_NAME;
+#endif
+    cand[n++] = "weights/" FN_DEFAULT_NAME;
+    char exe[PATH_MAX], beside[PATH_MAX + 64] = "";
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = '\0';
+        for (int up = 0; up < 2; up++) { /* drop the file name, then its folder (build/) */
+            char *slash = strrchr(exe, '/');
+            if (slash)
+                *slash = '\0';
+        }
+        snprintf(beside, sizeof beside, "%s/weights/" FN_DEFAULT_NAME, exe[0] ? exe : "");
+        cand[n++] = beside;
     }
-    *out = (int)v;
-    return 0;
-}
-
-int fn_cli_double(const char *opt, const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !isfinite(v)) {
-        fn_cli_fail("%s: '%s' is not a number", opt, s);
-        return -1;
+    looked[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (has_model(cand[i])) {
+            snprintf(buf, cap, "%s", cand[i]);
+            return buf;
+        }
+        size_t l = strlen(looked);
+        snprintf(looked + l, lcap - l, "%s%s", i ? ", " : "", cand[i]);
     }
-    *out = v;
-    return 0;
-}
-
-int fn_cli_model_opt(fn_model_args *m, int argc, char **argv, int *i)
-{
-    const char *a = argv[*i];
-    if (!strcmp(a, "--no-fuse")) {
-        m->no_fuse = 1;
-        return 1;
-    }
-    const char **slot = !strcmp(a, "--model") ? &m->dir : !strcmp(a, "--model-json") ? &m->json
-                      : !strcmp(a, "--weights") ? &m->weights : NULL;
-    if (!slot)
-        return 0;
-    const char *v = fn_cli_value(argc, argv, i);
-    *slot = v;
-    return v ? 1 : -1;
+    return NULL;
 }
 
 const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap)
@@ -95,7 +88,24 @@ const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap)
         return buf;
     }
     const char *env = getenv("FACENET_MODEL");
-    return env && *env ? env : FN_DEFAULT_MODEL;
+    if (env && *env)
+        return env;
+    char looked[4 * PATH_MAX];
+    const char *d = default_model_dir(buf, cap, looked, sizeof looked);
+    return d ? d : "weights/" FN_DEFAULT_NAME;
+}
+
+/* 0, or -1 with the places searched when no model is named and none was found. */
+static int find_default(const fn_model_args *m, fn_err *err)
+{
+    const char *env = getenv("FACENET_MODEL");
+    if (m->dir || m->json || m->weights || (env && *env))
+        return 0;
+    char buf[PATH_MAX], looked[4 * PATH_MAX];
+    if (default_model_dir(buf, sizeof buf, looked, sizeof looked))
+        return 0;
+    return fn_fail(err, FN_E_IO, "no model found: no --model DIR, $FACENET_MODEL unset, nothing in %s "
+                   "(run `make weights` for the default model, or pass --model DIR)", looked);
 }
 
 /* The model files the options name: --model-json / --weights win, else DIR/model.json
@@ -133,12 +143,8 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
     char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
     const char *j, *w;
     model_files(m, json, h5, prof, sizeof json, &j, &w);
-    if (!m->dir && !m->json && !m->weights) {
-        struct stat st;
-        if (stat(w, &st))
-            return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
-                           w);
-    }
+    if (find_default(m, err))
+        return -1;
     if (m->arch_only && m->json && !m->weights && access(w, F_OK) != 0)
         w = NULL;
     fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse};
@@ -170,42 +176,77 @@ static int utf8_len(const unsigned char *p)
     return n;
 }
 
-/* A JSON string for any bytes: UTF-8 passes through, quotes, backslashes and control
- * characters are escaped, and each byte that is not part of valid UTF-8 (file names
- * are bytes on Linux) becomes the four characters \xHH - so every line stays valid
- * JSON and the original bytes can be recovered. */
-void fn_json_string(FILE *f, const char *s)
+/* A JSON string for any bytes: UTF-8 passes through (cJSON escapes quotes,
+ * backslashes and control characters), and each byte that is not part of valid UTF-8
+ * (file names are bytes on Linux) becomes the four characters \xHH first - cJSON
+ * needs UTF-8 to write valid JSON, and the original bytes stay recoverable. */
+cJSON *fn_json_str(const char *s)
 {
-    fputc('"', f);
+    size_t n = strlen(s);
+    char *t = malloc(4 * n + 1);
+    if (!t)
+        return NULL;
+    size_t k = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int n = utf8_len(p);
-        if (n == 0) {
-            fprintf(f, "\\\\x%02X", *p);
-            p++;
-        } else if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p);
-            p++;
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fprintf(f, "\\u%04x", *p);
+        int len = utf8_len(p);
+        if (len == 0) {
+            k += (size_t)sprintf(t + k, "\\x%02X", *p);
             p++;
         } else {
-            fwrite(p, 1, (size_t)n, f);
-            p += n;
+            memcpy(t + k, p, (size_t)len);
+            k += (size_t)len, p += len;
         }
     }
-    fputc('"', f);
+    t[k] = '\0';
+    cJSON *j = cJSON_CreateString(t);
+    free(t);
+    return j;
 }
 
-void fn_json_floats(FILE *f, const float *v, size_t n)
+/* The double nearest the shortest decimal that reads back as f (0.7f -> 0.7, not
+ * 0.699999988079071): cJSON prints doubles exactly, and this keeps the text short while
+ * every float32 still reads back to itself. */
+double fn_json_float_value(float f)
 {
-    fputc('[', f);
-    for (size_t i = 0; i < n; i++) {
-        if (isfinite(v[i]))
-            fprintf(f, "%s%.9g", i ? ", " : "", (double)v[i]);
-        else
-            fprintf(f, "%snull", i ? ", " : ""); /* JSON has no NaN/inf */
+    if (!isfinite(f))
+        return f;
+    char buf[32];
+    for (int prec = 6; prec < 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f)
+            return d;
     }
-    fputc(']', f);
+    snprintf(buf, sizeof buf, "%.9g", (double)f);
+    return strtod(buf, NULL);
+}
+
+/* cJSON writes NaN and infinities as null (JSON has neither). */
+cJSON *fn_json_floats(const float *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *x = cJSON_CreateNumber(fn_json_float_value(v[i]));
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* One object, one line on stdout; deletes obj.  A NULL obj (or any NULL item added to
+ * it) means an allocation failed. */
+int fn_json_print(cJSON *obj)
+{
+    char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    cJSON_Delete(obj);
+    if (!s)
+        return fn_cli_fail("out of memory writing JSON");
+    puts(s);
+    cJSON_free(s);
+    return 0;
 }
 
 int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
@@ -213,9 +254,8 @@ int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
     char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
     const char *j, *w;
     model_files(m, json, h5, prof, sizeof json, &j, &w);
-    if (!m->dir && !m->json && !m->weights && access(w, F_OK))
-        return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
-                       w);
+    if (find_default(m, err))
+        return -1;
     fn_load_opts o = {.model_json = j, .weights = w};
     sandbox_policy(m, &o);
     return fn_encoder_open_opts(enc, &o, prof, err);

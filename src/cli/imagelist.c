@@ -1,4 +1,5 @@
-/* imagelist.c - turn command-line arguments into a sorted list of image files. */
+/* imagelist.c - turn command-line arguments into a sorted list of image files: the
+ * one expansion of IMG|DIR|@LIST for every command that takes images. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,8 @@ static int walk(fn_image_list *l, const char *dir, const char *rel, int depth, f
             rc = walk(l, path, key, depth + 1, err);
         else if (S_ISREG(st.st_mode) && is_image_name(names[i]))
             rc = push(l, path, key, err);
+        else if (S_ISREG(st.st_mode) && l->n_skipped++ < 5)
+            snprintf(l->skipped[l->n_skipped - 1], sizeof l->skipped[0], "%.255s", key);
     }
     for (int i = 0; i < n; i++)
         free(names[i]);
@@ -131,4 +134,22 @@ void fn_image_list_free(fn_image_list *l)
     free(l->path);
     free(l->key);
     memset(l, 0, sizeof *l);
+}
+
+int fn_cli_expand_images(char *const *args, int n, fn_image_list *l)
+{
+    fn_err err = {0};
+    for (int i = 0; i < n; i++)
+        if (fn_image_list_add(l, args[i], &err))
+            return fn_cli_fail_err(&err);
+    if (l->n_skipped) {
+        char names[5 * 260] = "";
+        for (int i = 0; i < l->n_skipped && i < 5; i++) {
+            size_t k = strlen(names);
+            snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", l->skipped[i]);
+        }
+        fn_cli_fail("skipped %d file%s that %s not JPEG or PNG (%s%s)", l->n_skipped, l->n_skipped == 1 ? "" : "s",
+                    l->n_skipped == 1 ? "is" : "are", names, l->n_skipped > 5 ? ", ..." : "");
+    }
+    return 0;
 }
