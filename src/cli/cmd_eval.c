@@ -148,15 +148,6 @@ int fn_cmd_evaluate(int argc, char **argv)
         return fn_cli_fail("evaluate: usage: facenet evaluate --pairs PAIRS.txt --images DIR "
                            "[--landmarks F --landmark-scale S] [--train-pairs PAIRS.txt] [--json]");
     fn_err err = {0};
-    /* refuse a FIFO or device before the pairs reader opens it (it would block) */
-    const char *lists[2] = {pairs_path, train_path};
-    for (int i = 0; i < 2; i++) {
-        int fd = lists[i] ? fn_open_regular(lists[i], &err) : -2;
-        if (fd == -1)
-            return fn_cli_fail_err(&err);
-        if (fd >= 0)
-            close(fd);
-    }
     fn_lfw_pairs test = {0}, train = {0};
     fn_encoder enc = {0};
     fn_landmarks lms = {0};
