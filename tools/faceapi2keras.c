@@ -7,8 +7,8 @@
  * writes OUTDIR/model.json (Functional model config, standard Keras layers only),
  * OUTDIR/model.h5 (model.save_weights() layout) and OUTDIR/facenet.json (the
  * preprocessing profile).  All three appear together or not at all.  This file maps
- * face-api's network onto Keras layers; writing them is tools/lib/keras_json.c (model
- * config, output files) and tools/lib/keras_h5w.c (weights).
+ * face-api's network onto Keras layers; writing them is tools/lib/keras_graph.c (model
+ * config and weights) and tools/lib/outfiles.c (the output folder).
  *
  * The network, as face-api's src/faceRecognitionNet/ sources compute it (NHWC):
  *
@@ -68,35 +68,17 @@
 
 #include "app/align.h"
 #include "core/error.h"
-#include "lib/keras_h5w.h"
-#include "lib/keras_json.h"
+#include "lib/keras_graph.h"
 #include "lib/tfjs_manifest.h"
 
 #define INPUT_SIZE 150
-#define MAX_LAYERS 96
 #define NAME_LEN 48
 
-typedef enum { K_INPUT, K_CONV, K_ZEROPAD, K_AVGPOOL, K_MAXPOOL, K_ADD, K_RELU, K_GAP, K_DENSE } kind;
-
 typedef struct {
-    kind k;
-    char name[NAME_LEN];
-    int n_in;
-    char in[2][NAME_LEN];
-    int h, w, c;              /* output shape (per image) */
-    /* Conv2D / pooling */
-    int ksize, stride, same, relu, use_bias;
-    /* weights (owned): Conv2D kernel [k,k,cin,c] + bias [c]; Dense kernel [in,units] */
-    float *kernel, *bias;
-    long long kdims[4];
-    int krank;
-} layer;
-
-typedef struct {
-    layer L[MAX_LAYERS];
-    int n;
+    kg_model *m;
     const fn_tfjs_weights *wts;
     const char *manifest;
+    fn_err *err;
 } net;
 
 /* face-api's residual blocks: name, input channels, output channels, down-sampling. */
@@ -196,32 +178,18 @@ static int check_tensors(const fn_tfjs_weights *w, const char *mpath, fn_err *er
     return 0;
 }
 
-/* ---- building the layer list -------------------------------------------------- */
+/* ---- building the model ------------------------------------------------------- */
 
-static layer *new_layer(net *N, kind k, const char *name, const char *in0, const char *in1,
-                        fn_err *err)
+/* A layer of class cls reading in0 (and in1), its config still to be completed. */
+static kg_layer *add(net *N, const char *cls, const char *name, const char *in0, const char *in1)
 {
-    if (N->n == MAX_LAYERS) {
-        fn_fail(err, FN_E_UNSUPPORTED, "too many layers");
-        return NULL;
-    }
-    layer *L = &N->L[N->n++];
-    memset(L, 0, sizeof *L);
-    L->k = k;
-    snprintf(L->name, sizeof L->name, "%s", name);
-    if (in0)
-        snprintf(L->in[L->n_in++], NAME_LEN, "%s", in0);
-    if (in1)
-        snprintf(L->in[L->n_in++], NAME_LEN, "%s", in1);
-    return L;
+    const char *in[2] = {in0, in1};
+    return kg_add(N->m, cls, name, cJSON_CreateObject(), in1 ? 2 : 1, in, N->err);
 }
 
-static const layer *find_layer(const net *N, const char *name)
+static int oom(net *N)
 {
-    for (int i = 0; i < N->n; i++)
-        if (strcmp(N->L[i].name, name) == 0)
-            return &N->L[i];
-    return NULL;
+    return fn_fail(N->err, FN_E_NOMEM, "out of memory");
 }
 
 /* Output size of a window op along one axis, TF's rule. */
@@ -231,8 +199,8 @@ static int out_size(int in, int k, int s, int same)
 }
 
 /* face-api's convLayer -> one Conv2D with the scale layer folded in (see header). */
-static int conv_affine(net *N, const char *name, const char *input, const char *prefix,
-                       int stride, int same, int relu, fn_err *err)
+static int conv_affine(net *N, const char *name, const char *input, const char *prefix, int stride, int same,
+                       int relu)
 {
     char p[4][96];
     snprintf(p[0], sizeof p[0], "%s/conv/filters", prefix);
@@ -241,251 +209,192 @@ static int conv_affine(net *N, const char *name, const char *input, const char *
     snprintf(p[3], sizeof p[3], "%s/scale/biases", prefix);
     const fn_tfjs_tensor *W = fn_tfjs_find(N->wts, p[0]), *b = fn_tfjs_find(N->wts, p[1]),
                          *s = fn_tfjs_find(N->wts, p[2]), *t = fn_tfjs_find(N->wts, p[3]);
-    const layer *src = find_layer(N, input);
+    const kg_layer *src = kg_find(N->m, input);
     /* check_tensors ran first, so the tensors exist with the expected shapes. */
     if (!W || !b || !s || !t || !src)
-        return fn_fail(err, FN_E_FORMAT, "%s: internal: tensors of %s missing", N->manifest,
-                       prefix);
+        return fn_fail(N->err, FN_E_FORMAT, "%s: internal: tensors of %s missing", N->manifest, prefix);
     int k = (int)W->dims[0], cin = (int)W->dims[2], c = (int)W->dims[3];
     if (cin != src->c)
-        return fn_fail(err, FN_E_SHAPE, "%s: tensor '%s' expects %d input channels, layer %s "
-                       "gives %d", N->manifest, p[0], cin, input, src->c);
-    layer *L = new_layer(N, K_CONV, name, input, NULL, err);
+        return fn_fail(N->err, FN_E_SHAPE, "%s: tensor '%s' expects %d input channels, layer %s gives %d",
+                       N->manifest, p[0], cin, input, src->c);
+    kg_layer *L = add(N, "Conv2D", name, input, NULL);
     if (!L)
         return -1;
-    L->ksize = k;
-    L->stride = stride;
-    L->same = same;
-    L->relu = relu;
-    L->use_bias = 1;
+    if (kg_conv2d_config(L->cfg, c, k, k, stride, stride, same ? "same" : "valid", KG_CL,
+                         relu ? "relu" : "linear", 1))
+        return oom(N);
     L->h = out_size(src->h, k, stride, same);
     L->w = out_size(src->w, k, stride, same);
     L->c = c;
-    L->krank = 4;
-    for (int d = 0; d < 4; d++)
-        L->kdims[d] = W->dims[d];
-    L->kernel = malloc(W->count * sizeof(float));
-    L->bias = malloc((size_t)c * sizeof(float));
-    if (!L->kernel || !L->bias)
-        return fn_fail(err, FN_E_NOMEM, "out of memory folding %s", prefix);
-    for (size_t i = 0; i < W->count; i++) {
-        L->kernel[i] = (float)((double)W->data[i] * (double)s->data[i % (size_t)c]);
-        if (!isfinite(L->kernel[i]))
-            return fn_fail(err, FN_E_FORMAT, "%s: %s: folded kernel value %zu overflows",
-                           N->manifest, prefix, i);
+    float *kernel = malloc(W->count * sizeof(float)), *bias = malloc((size_t)c * sizeof(float));
+    if (!kernel || !bias) {
+        free(kernel);
+        free(bias);
+        return fn_fail(N->err, FN_E_NOMEM, "out of memory folding %s", prefix);
     }
-    for (int o = 0; o < c; o++) {
+    int bad = 0;
+    for (size_t i = 0; i < W->count && !bad; i++) {
+        kernel[i] = (float)((double)W->data[i] * (double)s->data[i % (size_t)c]);
+        if (!isfinite(kernel[i]))
+            bad = fn_fail(N->err, FN_E_FORMAT, "%s: %s: folded kernel value %zu overflows", N->manifest, prefix, i);
+    }
+    for (int o = 0; o < c && !bad; o++) {
         double prod = (double)b->data[o] * (double)s->data[o];
-        L->bias[o] = (float)(prod + (double)t->data[o]);
-        if (!isfinite(L->bias[o]))
-            return fn_fail(err, FN_E_FORMAT, "%s: %s: folded bias %d overflows", N->manifest,
-                           prefix, o);
+        bias[o] = (float)(prod + (double)t->data[o]);
+        if (!isfinite(bias[o]))
+            bad = fn_fail(N->err, FN_E_FORMAT, "%s: %s: folded bias %d overflows", N->manifest, prefix, o);
     }
-    return 0;
+    if (bad) {
+        free(kernel);
+        free(bias);
+        return -1;
+    }
+    const long long nc = c;
+    return kg_weight_take(L, "kernel:0", 4, W->dims, kernel, N->err) ||
+           kg_weight_take(L, "bias:0", 1, &nc, bias, N->err) ? -1 : 0;
 }
 
-static int residual(net *N, const char *blk, const char *input, fn_err *err)
+/* Add([a, b]) then Activation(relu) named blk, of shape h x w x c. */
+static int add_relu(net *N, const char *blk, const char *a, const char *b, int h, int w, int c)
 {
-    char c1[NAME_LEN], c2[NAME_LEN], add[NAME_LEN], p1[64], p2[64];
-    snprintf(c1, sizeof c1, "%s_conv1", blk);
-    snprintf(c2, sizeof c2, "%s_conv2", blk);
-    snprintf(add, sizeof add, "%s_add", blk);
-    snprintf(p1, sizeof p1, "%s/conv1", blk);
-    snprintf(p2, sizeof p2, "%s/conv2", blk);
-    if (conv_affine(N, c1, input, p1, 1, 1, 1, err) || conv_affine(N, c2, c1, p2, 1, 1, 0, err))
-        return -1;
-    const layer *m = find_layer(N, c2), *x = find_layer(N, input);
-    if (m->h != x->h || m->w != x->w || m->c != x->c)
-        return fn_fail(err, FN_E_SHAPE, "%s: block %s: residual shapes differ", N->manifest, blk);
-    layer *A = new_layer(N, K_ADD, add, c2, input, err);
-    if (!A)
-        return -1;
-    A->h = m->h, A->w = m->w, A->c = m->c;
-    layer *R = new_layer(N, K_RELU, blk, add, NULL, err);
+    char add_name[NAME_LEN];
+    snprintf(add_name, sizeof add_name, "%s_add", blk);
+    kg_layer *A = add(N, "Add", add_name, a, b), *R = A ? add(N, "Activation", blk, add_name, NULL) : NULL;
     if (!R)
         return -1;
-    R->h = m->h, R->w = m->w, R->c = m->c;
+    if (kg_activation_config(R->cfg, "relu"))
+        return oom(N);
+    A->h = R->h = h, A->w = R->w = w, A->c = R->c = c;
     return 0;
 }
 
-static int residual_down(net *N, const char *blk, const char *input, fn_err *err)
+/* The main path of both kinds of block: <blk>_conv1 (3x3, stride, relu) then <blk>_conv2
+ * (3x3, stride 1, 'same', linear), named in c2. */
+static int main_path(net *N, const char *blk, const char *input, int stride, int same, char c2[NAME_LEN])
 {
-    char c1[NAME_LEN], c2[NAME_LEN], pad[NAME_LEN], pool[NAME_LEN], proj[NAME_LEN],
-        add[NAME_LEN], p1[64], p2[64];
+    char c1[NAME_LEN], p1[64], p2[64];
     snprintf(c1, sizeof c1, "%s_conv1", blk);
-    snprintf(c2, sizeof c2, "%s_conv2", blk);
+    snprintf(c2, NAME_LEN, "%s_conv2", blk);
+    snprintf(p1, sizeof p1, "%s/conv1", blk);
+    snprintf(p2, sizeof p2, "%s/conv2", blk);
+    return conv_affine(N, c1, input, p1, stride, same, 1) || conv_affine(N, c2, c1, p2, 1, 1, 0) ? -1 : 0;
+}
+
+static int residual(net *N, const char *blk, const char *input)
+{
+    char c2[NAME_LEN];
+    if (main_path(N, blk, input, 1, 1, c2))
+        return -1;
+    const kg_layer *m = kg_find(N->m, c2), *x = kg_find(N->m, input);
+    if (m->h != x->h || m->w != x->w || m->c != x->c)
+        return fn_fail(N->err, FN_E_SHAPE, "%s: block %s: residual shapes differ", N->manifest, blk);
+    return add_relu(N, blk, c2, input, m->h, m->w, m->c);
+}
+
+static int residual_down(net *N, const char *blk, const char *input)
+{
+    char c2[NAME_LEN], pad[NAME_LEN], pool[NAME_LEN], proj[NAME_LEN];
     snprintf(pad, sizeof pad, "%s_pad", blk);
     snprintf(pool, sizeof pool, "%s_pool", blk);
     snprintf(proj, sizeof proj, "%s_proj", blk);
-    snprintf(add, sizeof add, "%s_add", blk);
-    snprintf(p1, sizeof p1, "%s/conv1", blk);
-    snprintf(p2, sizeof p2, "%s/conv2", blk);
-    if (conv_affine(N, c1, input, p1, 2, 0, 1, err) || conv_affine(N, c2, c1, p2, 1, 1, 0, err))
+    if (main_path(N, blk, input, 2, 0, c2))
         return -1;
-    const layer *x = find_layer(N, input);
-    int mh = N->L[N->n - 1].h, mw = N->L[N->n - 1].w, mc = N->L[N->n - 1].c;
+    const kg_layer *x = kg_find(N->m, input), *M = kg_find(N->m, c2);
+    int mh = M->h, mw = M->w, mc = M->c;
     int ph = out_size(x->h, 2, 2, 0), pw = out_size(x->w, 2, 2, 0);
     const char *main_out = c2, *short_out = pool;
 
     /* face-api: isAdjustShape -> one zero row (bottom) and one zero column (right). */
     if (ph != mh || pw != mw) {
-        layer *P = new_layer(N, K_ZEROPAD, pad, c2, NULL, err);
+        if (mh + 1 != ph || mw + 1 != pw)
+            return fn_fail(N->err, FN_E_SHAPE, "%s: block %s: padded main path %dx%d does not match the %dx%d "
+                           "shortcut", N->manifest, blk, mh + 1, mw + 1, ph, pw);
+        kg_layer *P = add(N, "ZeroPadding2D", pad, c2, NULL);
         if (!P)
             return -1;
-        P->h = mh + 1, P->w = mw + 1, P->c = mc;
-        if (P->h != ph || P->w != pw)
-            return fn_fail(err, FN_E_SHAPE, "%s: block %s: padded main path %dx%d does not "
-                           "match the %dx%d shortcut", N->manifest, blk, P->h, P->w, ph, pw);
+        if (kg_zeropad2d_config(P->cfg, 0, 1, 0, 1, KG_CL))
+            return oom(N);
+        P->h = ph, P->w = pw, P->c = mc;
         main_out = pad;
     }
-    layer *Q = new_layer(N, K_AVGPOOL, pool, input, NULL, err);
+    kg_layer *Q = add(N, "AveragePooling2D", pool, input, NULL);
     if (!Q)
         return -1;
-    Q->ksize = 2, Q->stride = 2, Q->same = 0;
+    if (kg_pool2d_config(Q->cfg, 2, 2, 2, 2, "valid", KG_CL))
+        return oom(N);
     Q->h = ph, Q->w = pw, Q->c = x->c;
 
     /* face-api: isPad -> zero channels appended to the pooled shortcut. */
     if (x->c != mc) {
         if (x->c > mc)
-            return fn_fail(err, FN_E_SHAPE, "%s: block %s: shortcut has more channels (%d) "
-                           "than the main path (%d)", N->manifest, blk, x->c, mc);
-        layer *J = new_layer(N, K_CONV, proj, pool, NULL, err);
+            return fn_fail(N->err, FN_E_SHAPE, "%s: block %s: shortcut has more channels (%d) than the main "
+                           "path (%d)", N->manifest, blk, x->c, mc);
+        kg_layer *J = add(N, "Conv2D", proj, pool, NULL);
         if (!J)
             return -1;
-        J->ksize = 1, J->stride = 1, J->same = 0, J->relu = 0, J->use_bias = 0;
+        if (kg_conv2d_config(J->cfg, mc, 1, 1, 1, 1, "valid", KG_CL, "linear", 0))
+            return oom(N);
         J->h = ph, J->w = pw, J->c = mc;
-        J->krank = 4;
-        J->kdims[0] = 1, J->kdims[1] = 1, J->kdims[2] = x->c, J->kdims[3] = mc;
-        J->kernel = calloc((size_t)x->c * (size_t)mc, sizeof(float));
-        if (!J->kernel)
-            return fn_fail(err, FN_E_NOMEM, "out of memory");
+        float *k = calloc((size_t)x->c * (size_t)mc, sizeof(float));
+        if (!k)
+            return oom(N);
         for (int i = 0; i < x->c; i++)
-            J->kernel[(size_t)i * (size_t)mc + (size_t)i] = 1.0f;
+            k[(size_t)i * (size_t)mc + (size_t)i] = 1.0f;
+        if (kg_weight_take(J, "kernel:0", 4, (const long long[]){1, 1, x->c, mc}, k, N->err))
+            return -1;
         short_out = proj;
     }
     /* tf.add(pooled, out): shortcut first. */
-    layer *A = new_layer(N, K_ADD, add, short_out, main_out, err);
-    if (!A)
-        return -1;
-    A->h = ph, A->w = pw, A->c = mc;
-    layer *R = new_layer(N, K_RELU, blk, add, NULL, err);
-    if (!R)
-        return -1;
-    R->h = ph, R->w = pw, R->c = mc;
-    return 0;
+    return add_relu(N, blk, short_out, main_out, ph, pw, mc);
 }
 
-static int build(net *N, fn_err *err)
+static int build(net *N)
 {
-    layer *in = new_layer(N, K_INPUT, "input", NULL, NULL, err);
-    in->h = in->w = INPUT_SIZE;
-    in->c = 3;
-    if (conv_affine(N, "conv32_down", "input", "conv32_down", 2, 0, 1, err))
+    kg_layer *in = kg_add(N->m, "InputLayer", "input", kg_input_config(INPUT_SIZE, INPUT_SIZE, 3), 0, NULL, N->err);
+    if (!in)
         return -1;
-    layer *mp = new_layer(N, K_MAXPOOL, "maxpool", "conv32_down", NULL, err);
+    in->h = in->w = INPUT_SIZE, in->c = 3;
+    if (conv_affine(N, "conv32_down", "input", "conv32_down", 2, 0, 1))
+        return -1;
+    const kg_layer *c0 = kg_find(N->m, "conv32_down");
+    kg_layer *mp = add(N, "MaxPooling2D", "maxpool", "conv32_down", NULL);
     if (!mp)
         return -1;
-    mp->ksize = 3, mp->stride = 2, mp->same = 0;
-    mp->h = out_size(N->L[1].h, 3, 2, 0), mp->w = out_size(N->L[1].w, 3, 2, 0), mp->c = 32;
+    if (kg_pool2d_config(mp->cfg, 3, 3, 2, 2, "valid", KG_CL))
+        return oom(N);
+    mp->h = out_size(c0->h, 3, 2, 0), mp->w = out_size(c0->w, 3, 2, 0), mp->c = c0->c;
     const char *prev = "maxpool";
     for (int b = 0; b < N_BLOCKS; b++) {
-        if ((BLOCKS[b].down ? residual_down : residual)(N, BLOCKS[b].name, prev, err))
+        if ((BLOCKS[b].down ? residual_down : residual)(N, BLOCKS[b].name, prev))
             return -1;
         prev = BLOCKS[b].name;
     }
-    layer *g = new_layer(N, K_GAP, "global_avg", prev, NULL, err);
+    if (kg_find(N->m, prev)->c != FC_IN)
+        return fn_fail(N->err, FN_E_SHAPE, "internal: %d features before fc", kg_find(N->m, prev)->c);
+    kg_layer *g = add(N, "GlobalAveragePooling2D", "global_avg", prev, NULL);
     if (!g)
         return -1;
-    g->h = g->w = 1;
-    g->c = find_layer(N, prev)->c;
-    if (g->c != FC_IN)
-        return fn_fail(err, FN_E_SHAPE, "internal: %d features before fc", g->c);
-    layer *fc = new_layer(N, K_DENSE, "fc", "global_avg", NULL, err);
+    if (kg_data_format_config(g->cfg, KG_CL))
+        return oom(N);
+    g->h = g->w = 1, g->c = FC_IN;
+    kg_layer *fc = add(N, "Dense", "fc", "global_avg", NULL);
     if (!fc)
         return -1;
+    if (kg_dense_config(fc->cfg, FC_OUT, "linear", 0))
+        return oom(N);
+    fc->h = fc->w = 1, fc->c = FC_OUT;
+    /* tf.matMul(x, fc): fc is already Keras' [in, out] */
     const fn_tfjs_tensor *t = fn_tfjs_find(N->wts, "fc");
-    fc->h = fc->w = 1;
-    fc->c = FC_OUT;
-    fc->krank = 2;
-    fc->kdims[0] = FC_IN, fc->kdims[1] = FC_OUT;
-    fc->kernel = malloc(t->count * sizeof(float));
-    if (!fc->kernel)
-        return fn_fail(err, FN_E_NOMEM, "out of memory");
-    memcpy(fc->kernel, t->data, t->count * sizeof(float)); /* tf.matMul(x, fc): [in,out] */
-    return 0;
-}
-
-static void net_free(net *N)
-{
-    for (int i = 0; i < N->n; i++) {
-        free(N->L[i].kernel);
-        free(N->L[i].bias);
-    }
-    N->n = 0;
-}
-
-/* ---- model.json ------------------------------------------------------------------ */
-
-static char *model_json(const net *N)
-{
-    static const char *const CLS[] = {"InputLayer", "Conv2D", "ZeroPadding2D",
-                                      "AveragePooling2D", "MaxPooling2D", "Add", "Activation",
-                                      "GlobalAveragePooling2D", "Dense"};
-    fn_kjson_model m;
-    if (fn_kjson_begin(&m, "faceapi_dlib_resnet"))
-        return NULL;
-    for (int i = 0; i < N->n; i++) {
-        const layer *L = &N->L[i];
-        if (L->k == K_INPUT) {
-            const int shape[3] = {L->h, L->w, L->c};
-            if (!fn_kjson_input(&m, L->name, 3, shape))
-                goto fail;
-            continue;
-        }
-        const char *in[2] = {L->in[0], L->in[1]};
-        cJSON *cfg = fn_kjson_layer(&m, CLS[L->k], L->name, L->n_in, in);
-        int bad = !cfg;
-        switch (L->k) {
-        case K_CONV:
-            bad |= fn_kjson_conv2d_config(cfg, L->c, L->ksize, L->ksize, L->stride, L->stride,
-                                          L->same, L->relu ? "relu" : "linear", L->use_bias);
-            break;
-        case K_ZEROPAD:
-            /* face-api's isAdjustShape: one zero row below, one zero column to the right */
-            bad |= fn_kjson_zeropad2d_config(cfg, 0, 1, 0, 1);
-            break;
-        case K_AVGPOOL:
-        case K_MAXPOOL:
-            bad |= fn_kjson_pool2d_config(cfg, L->ksize, L->ksize, L->stride, L->stride,
-                                          L->same);
-            break;
-        case K_RELU:
-            bad |= fn_kjson_activation_config(cfg, "relu");
-            break;
-        case K_GAP:
-            bad |= fn_kjson_global_pool2d_config(cfg);
-            break;
-        case K_DENSE:
-            bad |= fn_kjson_dense_config(cfg, L->c, "linear", 0);
-            break;
-        default:
-            break;
-        }
-        if (bad)
-            goto fail;
-    }
-    const char *first = N->L[0].name, *last = N->L[N->n - 1].name;
-    return fn_kjson_finish(&m, 1, &first, 1, &last);
-fail:
-    fn_kjson_abort(&m);
-    return NULL;
+    if (kg_weight(fc, "kernel:0", 2, (const long long[]){FC_IN, FC_OUT}, t->data, N->err))
+        return -1;
+    return kg_output(N->m, "fc", N->err);
 }
 
 /* face-api's preprocessing (FaceRecognitionNet.forwardInput + ops/normalize.ts). */
 static char *profile_json(void)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "input_size", fn_kjson_int_pair(INPUT_SIZE, INPUT_SIZE));
+    cJSON_AddItemToObject(root, "input_size", kg_pair(INPUT_SIZE, INPUT_SIZE));
     cJSON_AddStringToObject(root, "resize", "bilinear");
     double mean[3] = {122.782, 117.001, 104.298};
     cJSON_AddItemToObject(root, "mean", cJSON_CreateDoubleArray(mean, 3));
@@ -513,46 +422,6 @@ static char *profile_json(void)
     return s;
 }
 
-/* ---- output files ------------------------------------------------------------------ */
-
-/* fn_kjson_write_outputs' callback: model.h5 in model.save_weights() layout. */
-static int write_h5(const char *path, void *ctx, fn_err *err)
-{
-    const net *N = ctx;
-    fn_kh5w *w = fn_kh5w_create(path, 0, NULL, err);
-    if (!w)
-        return -1;
-    for (int i = 0; i < N->n; i++) {
-        const layer *L = &N->L[i];
-        fn_kh5w_tensor t[2];
-        int n = 0;
-        if (L->kernel) {
-            t[n] = (fn_kh5w_tensor){"kernel:0", L->krank, {0}, L->kernel};
-            for (int d = 0; d < L->krank; d++)
-                t[n].dims[d] = L->kdims[d];
-            n++;
-        }
-        if (L->bias)
-            t[n++] = (fn_kh5w_tensor){"bias:0", 1, {L->c}, L->bias};
-        if (fn_kh5w_layer(w, L->name, n, t, err)) {
-            fn_kh5w_abort(w);
-            return -1;
-        }
-    }
-    return fn_kh5w_finish(w, err);
-}
-
-/* Write the three files into outdir: all of them, or none. */
-static int write_outputs(const net *N, const char *outdir, fn_err *err)
-{
-    char *mj = model_json(N), *pj = profile_json();
-    int rc = mj && pj ? fn_kjson_write_outputs(outdir, mj, pj, write_h5, (void *)N, err)
-                      : fn_fail(err, FN_E_NOMEM, "out of memory");
-    cJSON_free(mj);
-    cJSON_free(pj);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 3 || argv[1][0] == '-') {
@@ -566,29 +435,24 @@ int main(int argc, char **argv)
     fn_err err;
     fn_err_clear(&err);
     fn_tfjs_weights w;
-    net *N = calloc(1, sizeof *N);
-    int rc = 1;
-    if (!N) {
-        fprintf(stderr, "faceapi2keras: out of memory\n");
-        return 1;
-    }
     if (fn_tfjs_load(manifest, &w, &err)) {
-        free(N);
         fprintf(stderr, "faceapi2keras: %s\n", err.msg);
         return 1;
     }
-    N->wts = &w;
-    N->manifest = manifest;
-    if (check_tensors(&w, manifest, &err) || build(N, &err) || write_outputs(N, outdir, &err))
-        goto done;
-    printf("faceapi2keras: %s -> %s/{model.json,model.h5,facenet.json}: %d tensors, %d Keras "
-           "layers\n", manifest, outdir, w.n, N->n);
-    rc = 0;
-done:
+    net N = {.m = kg_new("faceapi_dlib_resnet"), .wts = &w, .manifest = manifest, .err = &err};
+    char *pj = NULL;
+    int rc = 1;
+    if (!N.m || !(pj = profile_json()))
+        fn_fail(&err, FN_E_NOMEM, "out of memory");
+    else if (!check_tensors(&w, manifest, &err) && !build(&N) && !kg_write_outputs(N.m, pj, outdir, &err))
+        rc = 0;
     if (rc)
         fprintf(stderr, "faceapi2keras: %s\n", err.msg);
-    net_free(N);
-    free(N);
+    else
+        printf("faceapi2keras: %s -> %s/{model.json,model.h5,facenet.json}: %d tensors, %d Keras layers\n",
+               manifest, outdir, w.n, kg_count(N.m));
+    cJSON_free(pj);
+    kg_free(N.m);
     fn_tfjs_free(&w);
     return rc;
 }

@@ -8,22 +8,21 @@
  *   OUTDIR    receives model.json, model.h5, facenet.json (the input preprocessing, in
  *             the profile format of src/app/profile.h), detector.json (what the
  *             post-processing needs: output layout, anchors, thresholds) and, for the
- *             SSD, anchors.f32 (5118 x [ymin, xmin, ymax, xmax], float32 little-endian)
+ *             SSD, anchors.f32 (5118 x [ymin, xmin, ymax, xmax], float32 little-endian);
+ *             all of them or none (tools/lib/outfiles.h)
  *
  * The graphs (tools/lib/faceapi_nets.c, faceapi_ssd.c) follow face-api's src/ exactly
  * and end where face-api's nets end; docs/detection.md maps every face-api tensor to
  * its Keras layer.  Every manifest tensor must be used by the graph (or be one of the
  * SSD's checked constants): anything else is an error naming the tensor. */
 #include <cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "lib/faceapi_nets.h"
+#include "lib/outfiles.h"
 
 static const char *const NETS[] = {"ssd-mobilenetv1", "tiny-face-detector", "face-landmark-68",
                                    "face-landmark-68-tiny"};
@@ -117,13 +116,27 @@ static char *detector_json(int net)
     return s;
 }
 
-static int write_text(const char *dir, const char *name, char *text, fn_err *err)
+/* Stage text exactly (these nets' JSON files have never ended in a newline) and free it. */
+static int stage_text(fn_outfiles *o, const char *name, char *text, fn_err *err)
 {
-    if (!text)
-        return fn_fail(err, FN_E_NOMEM, "out of memory");
-    size_t n = strlen(text);
-    int rc = kg_write_file(dir, name, text, n, err);
+    int rc = text ? fn_outfiles_bytes(o, name, text, strlen(text), err) : fn_fail(err, FN_E_NOMEM, "out of memory");
     cJSON_free(text);
+    return rc;
+}
+
+/* outdir/model.json, model.h5, facenet.json, detector.json (+ anchors.f32): all or none. */
+static int write_outputs(cv *C, int net, const char *outdir, fn_err *err)
+{
+    fn_outfiles o;
+    int rc = fn_outfiles_open(&o, outdir, err) || stage_text(&o, "model.json", kg_model_json(C->m), err) ||
+             kg_stage_h5(C->m, &o, err) || stage_text(&o, "facenet.json", profile_json(net), err) ||
+             stage_text(&o, "detector.json", detector_json(net), err);
+    if (!rc && net == 0) {
+        const fn_tfjs_tensor *a = fa_ssd_anchors(C); /* float32 values are little-endian on our targets */
+        rc = !a || fn_outfiles_bytes(&o, "anchors.f32", a->data, a->count * sizeof(float), err);
+    }
+    rc = rc || fn_outfiles_commit(&o, err) ? -1 : 0;
+    fn_outfiles_close(&o);
     return rc;
 }
 
@@ -143,15 +156,7 @@ static int convert(int net, const fn_tfjs_weights *w, const char *mpath, const c
                     NETS[net]);
             goto out;
         }
-    if (kg_write(C.m, outdir, err) || write_text(outdir, "facenet.json", profile_json(net), err) ||
-        write_text(outdir, "detector.json", detector_json(net), err))
-        goto out;
-    if (net == 0) {
-        const fn_tfjs_tensor *a = fa_ssd_anchors(&C); /* float32 values are little-endian on our targets */
-        if (!a || kg_write_file(outdir, "anchors.f32", a->data, a->count * sizeof(float), err))
-            goto out;
-    }
-    rc = 0;
+    rc = write_outputs(&C, net, outdir, err);
 out:
     free(C.used);
     kg_free(C.m);
@@ -179,12 +184,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "faceapi_nets2keras: %s\n", err.msg);
         return 1;
     }
-    struct stat st;
-    int rc = 1;
-    if (stat(outdir, &st) != 0 && mkdir(outdir, 0777) != 0)
-        fn_fail(&err, FN_E_IO, "%s: cannot create directory: %s", outdir, strerror(errno));
-    else if (!convert(net, &w, manifest, outdir, &err))
-        rc = 0;
+    int rc = convert(net, &w, manifest, outdir, &err) ? 1 : 0;
     if (rc)
         fprintf(stderr, "faceapi_nets2keras: %s\n", err.msg);
     else

@@ -36,12 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "lib/csv_floats.h"
-#include "lib/keras_h5w.h"
-#include "lib/outfiles.h"
+#include "lib/keras_graph.h"
 
 #define INPUT_SIZE 96
 #define EMBEDDING 128
@@ -298,187 +296,128 @@ static void net_free(net *N)
     N->n = 0;
 }
 
-/* ---- model.json (Keras 2.4 get_config layout) --------------------------------------- */
+/* ---- the Keras model (tools/lib/keras_graph) ------------------------------------------- */
 
-static cJSON *pair(int a, int b)
+/* BatchNormalization(axis=1, epsilon=eps) as Keras 2.4 get_config writes it. */
+static int bn_config(cJSON *cfg, double eps)
 {
-    int v[2] = {a, b};
-    return cJSON_CreateIntArray(v, 2);
+    static const char *const nulls[] = {"beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                        "gamma_constraint", NULL};
+    int axis = 1;
+    int bad = !cJSON_AddItemToObject(cfg, "axis", cJSON_CreateIntArray(&axis, 1));
+    bad |= !cJSON_AddNumberToObject(cfg, "momentum", 0.99);
+    bad |= !cJSON_AddNumberToObject(cfg, "epsilon", eps);
+    bad |= !cJSON_AddBoolToObject(cfg, "center", 1);
+    bad |= !cJSON_AddBoolToObject(cfg, "scale", 1);
+    bad |= kg_initializer(cfg, "beta_initializer", "Zeros", 0);
+    bad |= kg_initializer(cfg, "gamma_initializer", "Ones", 0);
+    bad |= kg_initializer(cfg, "moving_mean_initializer", "Zeros", 0);
+    bad |= kg_initializer(cfg, "moving_variance_initializer", "Ones", 0);
+    bad |= kg_nulls(cfg, nulls);
+    return bad ? -1 : 0;
 }
 
-static void add_initializer(cJSON *cfg, const char *key, const char *cls, int seeded)
+/* Lambda(lambda x: K.l2_normalize(x, axis=1)) as Keras 2.4 serialises it. */
+static int lambda_config(cJSON *cfg)
 {
-    cJSON *o = cJSON_AddObjectToObject(cfg, key);
-    cJSON_AddStringToObject(o, "class_name", cls);
-    cJSON *c = cJSON_AddObjectToObject(o, "config");
-    if (seeded)
-        cJSON_AddNullToObject(c, "seed");
+    cJSON *fn = cJSON_AddArrayToObject(cfg, "function");
+    int bad = !cJSON_AddItemToArray(fn, cJSON_CreateString(L2_LAMBDA_B64));
+    bad |= !cJSON_AddItemToArray(fn, cJSON_CreateNull());
+    bad |= !cJSON_AddItemToArray(fn, cJSON_CreateNull());
+    bad |= !cJSON_AddStringToObject(cfg, "function_type", "lambda");
+    bad |= !cJSON_AddStringToObject(cfg, "module", "inception_blocks_v2");
+    bad |= !cJSON_AddNullToObject(cfg, "output_shape");
+    bad |= !cJSON_AddStringToObject(cfg, "output_shape_type", "raw");
+    bad |= !cJSON_AddNullToObject(cfg, "output_shape_module");
+    bad |= !cJSON_AddObjectToObject(cfg, "arguments");
+    return bad ? -1 : 0;
 }
 
-static void add_nulls(cJSON *cfg, const char *const *keys, int n)
+/* The class-specific part of a layer's config, channels first. */
+static int layer_config(const layer *L, cJSON *cfg)
 {
-    for (int i = 0; i < n; i++)
-        cJSON_AddNullToObject(cfg, keys[i]);
-}
-
-/* Kernel/bias settings shared by Conv2D and Dense. */
-static void add_weight_settings(cJSON *cfg)
-{
-    static const char *const nulls[] = {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                                        "kernel_constraint", "bias_constraint"};
-    cJSON_AddStringToObject(cfg, "activation", "linear");
-    cJSON_AddBoolToObject(cfg, "use_bias", 1);
-    add_initializer(cfg, "kernel_initializer", "GlorotUniform", 1);
-    add_initializer(cfg, "bias_initializer", "Zeros", 0);
-    add_nulls(cfg, nulls, 5);
-}
-
-/* The class-specific part of a layer's config. */
-static void layer_config(const layer *L, cJSON *cfg)
-{
-    static const char *const bn_nulls[] = {"beta_regularizer", "gamma_regularizer", "beta_constraint",
-                                           "gamma_constraint"};
     switch (L->k) {
-    case K_ZEROPAD: {
-        cJSON *p = cJSON_AddArrayToObject(cfg, "padding");
-        cJSON_AddItemToArray(p, pair(L->pad[0], L->pad[1]));
-        cJSON_AddItemToArray(p, pair(L->pad[2], L->pad[3]));
-        cJSON_AddStringToObject(cfg, "data_format", "channels_first");
-        break;
-    }
+    case K_ZEROPAD:
+        return kg_zeropad2d_config(cfg, L->pad[0], L->pad[1], L->pad[2], L->pad[3], KG_CF);
     case K_CONV:
-        cJSON_AddNumberToObject(cfg, "filters", L->units);
-        cJSON_AddItemToObject(cfg, "kernel_size", pair(L->ksize, L->ksize));
-        cJSON_AddItemToObject(cfg, "strides", pair(L->stride, L->stride));
-        cJSON_AddStringToObject(cfg, "padding", "valid");
-        cJSON_AddStringToObject(cfg, "data_format", "channels_first");
-        cJSON_AddItemToObject(cfg, "dilation_rate", pair(1, 1));
-        cJSON_AddNumberToObject(cfg, "groups", 1);
-        add_weight_settings(cfg);
-        break;
-    case K_BN: {
-        int axis = 1;
-        cJSON_AddItemToObject(cfg, "axis", cJSON_CreateIntArray(&axis, 1));
-        cJSON_AddNumberToObject(cfg, "momentum", 0.99);
-        cJSON_AddNumberToObject(cfg, "epsilon", L->eps);
-        cJSON_AddBoolToObject(cfg, "center", 1);
-        cJSON_AddBoolToObject(cfg, "scale", 1);
-        add_initializer(cfg, "beta_initializer", "Zeros", 0);
-        add_initializer(cfg, "gamma_initializer", "Ones", 0);
-        add_initializer(cfg, "moving_mean_initializer", "Zeros", 0);
-        add_initializer(cfg, "moving_variance_initializer", "Ones", 0);
-        add_nulls(cfg, bn_nulls, 4);
-        break;
-    }
+        return kg_conv2d_config(cfg, L->units, L->ksize, L->ksize, L->stride, L->stride, "valid", KG_CF, "linear", 1);
+    case K_BN:
+        return bn_config(cfg, L->eps);
     case K_RELU:
-        cJSON_AddStringToObject(cfg, "activation", "relu");
-        break;
+        return kg_activation_config(cfg, "relu");
     case K_MAXPOOL:
     case K_AVGPOOL:
-        cJSON_AddItemToObject(cfg, "pool_size", pair(L->ksize, L->ksize));
-        cJSON_AddStringToObject(cfg, "padding", "valid");
-        cJSON_AddItemToObject(cfg, "strides", pair(L->stride, L->stride));
-        cJSON_AddStringToObject(cfg, "data_format", "channels_first");
-        break;
+        return kg_pool2d_config(cfg, L->ksize, L->ksize, L->stride, L->stride, "valid", KG_CF);
     case K_CONCAT:
-        cJSON_AddNumberToObject(cfg, "axis", 1);
-        break;
+        return cJSON_AddNumberToObject(cfg, "axis", 1) ? 0 : -1;
     case K_FLATTEN:
-        cJSON_AddStringToObject(cfg, "data_format", "channels_first");
-        break;
+        return kg_data_format_config(cfg, KG_CF);
     case K_DENSE:
-        cJSON_AddNumberToObject(cfg, "units", L->units);
-        add_weight_settings(cfg);
-        break;
-    case K_LAMBDA: {
-        cJSON *fn = cJSON_AddArrayToObject(cfg, "function");
-        cJSON_AddItemToArray(fn, cJSON_CreateString(L2_LAMBDA_B64));
-        cJSON_AddItemToArray(fn, cJSON_CreateNull());
-        cJSON_AddItemToArray(fn, cJSON_CreateNull());
-        cJSON_AddStringToObject(cfg, "function_type", "lambda");
-        cJSON_AddStringToObject(cfg, "module", "inception_blocks_v2");
-        cJSON_AddNullToObject(cfg, "output_shape");
-        cJSON_AddStringToObject(cfg, "output_shape_type", "raw");
-        cJSON_AddNullToObject(cfg, "output_shape_module");
-        cJSON_AddObjectToObject(cfg, "arguments");
-        break;
-    }
+        return kg_dense_config(cfg, L->units, "linear", 1);
+    case K_LAMBDA:
+        return lambda_config(cfg);
     case K_INPUT:
         break;
     }
+    return 0;
 }
 
-static cJSON *layer_json(const net *N, const layer *L)
+/* Hand layer L's weights (Keras layouts already) over to K. */
+static int move_weights(layer *L, const layer *src, kg_layer *K, fn_err *err)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "class_name", CLASS[L->k]);
-    cJSON *cfg = cJSON_AddObjectToObject(o, "config");
-    if (L->k == K_INPUT) {
-        int shape[3] = {L->c, L->h, L->w};
-        cJSON *s = cJSON_AddArrayToObject(cfg, "batch_input_shape");
-        cJSON_AddItemToArray(s, cJSON_CreateNull());
-        for (int d = 0; d < 3; d++)
-            cJSON_AddItemToArray(s, cJSON_CreateNumber(shape[d]));
-        cJSON_AddStringToObject(cfg, "dtype", "float32");
-        cJSON_AddBoolToObject(cfg, "sparse", 0);
-        cJSON_AddBoolToObject(cfg, "ragged", 0);
-        cJSON_AddStringToObject(cfg, "name", L->name);
-    } else {
-        cJSON_AddStringToObject(cfg, "name", L->name);
-        cJSON_AddBoolToObject(cfg, "trainable", 1);
-        cJSON_AddStringToObject(cfg, "dtype", "float32");
-        layer_config(L, cfg);
+    static const char *const conv_w[] = {"kernel:0", "bias:0"};
+    static const char *const bn_w[] = {"gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"};
+    for (int k = 0; k < L->n_w; k++) {
+        long long dims[4] = {(long long)L->w_count[k]};
+        int rank = 1;
+        if (k == 0 && L->k == K_CONV)
+            rank = 4, dims[0] = dims[1] = L->ksize, dims[2] = src->c, dims[3] = L->units;
+        else if (k == 0 && L->k == K_DENSE)
+            rank = 2, dims[0] = src->c, dims[1] = L->units;
+        float *data = L->wt[k];
+        L->wt[k] = NULL;
+        if (kg_weight_take(K, L->k == K_BN ? bn_w[k] : conv_w[k], rank, dims, data, err))
+            return -1;
     }
-    cJSON_AddStringToObject(o, "name", L->name);
-    cJSON *nodes = cJSON_AddArrayToObject(o, "inbound_nodes");
-    if (L->n_in) {
-        cJSON *node = cJSON_CreateArray();
-        for (int i = 0; i < L->n_in; i++) {
-            cJSON *ref = cJSON_CreateArray();
-            cJSON_AddItemToArray(ref, cJSON_CreateString(N->L[L->in[i]].name));
-            cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-            cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-            cJSON_AddItemToArray(ref, cJSON_CreateObject());
-            cJSON_AddItemToArray(node, ref);
+    return 0;
+}
+
+/* The course's model as a keras_graph model, taking over the weights; NULL on failure. */
+static kg_model *to_keras(net *N, fn_err *err)
+{
+    kg_model *m = kg_new("FaceRecoModel");
+    if (!m) {
+        fn_fail(err, FN_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < N->n; i++) {
+        layer *L = &N->L[i];
+        const char *in[MAX_IN];
+        for (int j = 0; j < L->n_in; j++)
+            in[j] = N->L[L->in[j]].name;
+        cJSON *cfg = L->k == K_INPUT ? kg_input_config_dims(3, (const int[]){L->c, L->h, L->w}) : cJSON_CreateObject();
+        kg_layer *K = kg_add(m, CLASS[L->k], L->name, cfg, L->n_in, in, err);
+        if (!K)
+            goto fail;
+        if (layer_config(L, K->cfg)) {
+            fn_fail(err, FN_E_NOMEM, "out of memory");
+            goto fail;
         }
-        cJSON_AddItemToArray(nodes, node);
+        if (move_weights(L, L->n_in ? &N->L[L->in[0]] : L, K, err))
+            goto fail;
     }
-    return o;
-}
-
-static cJSON *io_ref(const char *name)
-{
-    cJSON *outer = cJSON_CreateArray(), *ref = cJSON_CreateArray();
-    cJSON_AddItemToArray(ref, cJSON_CreateString(name));
-    cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-    cJSON_AddItemToArray(ref, cJSON_CreateNumber(0));
-    cJSON_AddItemToArray(outer, ref);
-    return outer;
-}
-
-static char *model_json(const net *N)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "class_name", "Functional");
-    cJSON *cfg = cJSON_AddObjectToObject(root, "config");
-    cJSON_AddStringToObject(cfg, "name", "FaceRecoModel");
-    cJSON *layers = cJSON_AddArrayToObject(cfg, "layers");
-    for (int i = 0; i < N->n; i++)
-        cJSON_AddItemToArray(layers, layer_json(N, &N->L[i]));
-    cJSON_AddItemToObject(cfg, "input_layers", io_ref(N->L[0].name));
-    cJSON_AddItemToObject(cfg, "output_layers", io_ref(N->L[N->n - 1].name));
-    cJSON_AddStringToObject(root, "keras_version", FN_KH5W_KERAS_VERSION);
-    cJSON_AddStringToObject(root, "backend", FN_KH5W_BACKEND);
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return s;
+    if (!kg_output(m, N->L[N->n - 1].name, err))
+        return m;
+fail:
+    kg_free(m);
+    return NULL;
 }
 
 /* The course's img_to_encoding: RGB, /255, no mean; the model L2-normalises itself. */
 static char *profile_json(void)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "input_size", pair(INPUT_SIZE, INPUT_SIZE));
+    cJSON_AddItemToObject(root, "input_size", kg_pair(INPUT_SIZE, INPUT_SIZE));
     cJSON_AddStringToObject(root, "resize", "nearest");
     cJSON_AddNumberToObject(root, "mean", 0);
     cJSON_AddNumberToObject(root, "std", 255);
@@ -488,58 +427,6 @@ static char *profile_json(void)
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;
-}
-
-/* ---- output files ------------------------------------------------------------------- */
-
-static int write_h5(const net *N, const char *path, fn_err *err)
-{
-    static const char *const conv_w[] = {"kernel:0", "bias:0"};
-    static const char *const bn_w[] = {"gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"};
-    fn_kh5w *w = fn_kh5w_create(path, 0, NULL, err);
-    if (!w)
-        return -1;
-    for (int i = 0; i < N->n; i++) {
-        const layer *L = &N->L[i];
-        const layer *src = L->n_in ? &N->L[L->in[0]] : L;
-        fn_kh5w_tensor t[4];
-        for (int k = 0; k < L->n_w; k++) {
-            t[k] = (fn_kh5w_tensor){L->k == K_BN ? bn_w[k] : conv_w[k], 1, {(long long)L->w_count[k]}, L->wt[k]};
-            if (k == 0 && L->k == K_CONV)
-                t[k].rank = 4, t[k].dims[0] = t[k].dims[1] = L->ksize, t[k].dims[2] = src->c,
-                t[k].dims[3] = L->units;
-            else if (k == 0 && L->k == K_DENSE)
-                t[k].rank = 2, t[k].dims[0] = src->c, t[k].dims[1] = L->units;
-        }
-        if (fn_kh5w_layer(w, L->name, L->n_w, t, err)) {
-            fn_kh5w_abort(w);
-            return -1;
-        }
-    }
-    return fn_kh5w_finish(w, err);
-}
-
-/* model.json and facenet.json are staged, model.h5 is written (the writer renames it
- * into place itself), then the two are renamed: all or nothing. */
-static int write_outputs(const net *N, const char *outdir, fn_err *err)
-{
-    char *mj = model_json(N), *pj = profile_json(), *h5 = fn_outfiles_join(outdir, "model.h5");
-    fn_outfiles o;
-    fn_outfiles_init(&o, outdir);
-    int rc = -1;
-    if (!mj || !pj || !h5)
-        fn_fail(err, FN_E_NOMEM, "out of memory");
-    else if (!fn_outfiles_stage(&o, "model.json", mj, err) && !fn_outfiles_stage(&o, "facenet.json", pj, err) &&
-             !write_h5(N, h5, err)) {
-        rc = fn_outfiles_commit(&o, err);
-        if (rc)
-            unlink(h5);
-    }
-    fn_outfiles_free(&o);
-    cJSON_free(mj);
-    cJSON_free(pj);
-    free(h5);
-    return rc;
 }
 
 int main(int argc, char **argv)
@@ -558,9 +445,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "openface2keras: out of memory\n");
         return 1;
     }
-    int created_dir = 0, rc = 1, files = 0;
+    int rc = 1, files = 0;
     size_t params = 0;
     struct stat st;
+    kg_model *m = NULL;
+    char *pj = NULL;
     build(N);
     if (stat(csv_dir, &st) != 0) {
         fn_fail(&err, FN_E_IO, "%s: cannot open the weights folder: %s", csv_dir, strerror(errno));
@@ -578,19 +467,20 @@ int main(int argc, char **argv)
         for (int k = 0; k < L->n_w; k++)
             params += L->w_count[k];
     }
-    if (fn_outfiles_dir(outdir, &created_dir, &err))
+    if (!(pj = profile_json())) {
+        fn_fail(&err, FN_E_NOMEM, "out of memory");
         goto done;
-    if (write_outputs(N, outdir, &err))
+    }
+    if (!(m = to_keras(N, &err)) || kg_write_outputs(m, pj, outdir, &err))
         goto done;
     printf("openface2keras: %s -> %s/{model.json,model.h5,facenet.json}: %d CSV files, %zu parameters, "
            "%d Keras layers\n", csv_dir, outdir, files, params, N->n);
     rc = 0;
 done:
-    if (rc) {
-        if (created_dir)
-            rmdir(outdir);
+    if (rc)
         fprintf(stderr, "openface2keras: %s\n", err.msg);
-    }
+    kg_free(m);
+    cJSON_free(pj);
     net_free(N);
     free(N);
     return rc;

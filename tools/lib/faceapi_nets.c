@@ -93,6 +93,19 @@ int fa_weight(cv *C, kg_layer *L, const char *wname, const fn_tfjs_tensor *t)
     return kg_weight(L, wname, t->rank, t->dims, t->data, C->err);
 }
 
+/* Conv2D settings in the key order these nets' model.json has always had: the window
+ * first (Keras puts filters first: kg_conv2d_config). */
+static cJSON *conv_config(int filters, int k, int stride, const char *pad, const char *act)
+{
+    cJSON *cfg = cJSON_CreateObject();
+    if (kg_window(cfg, k, k, stride, stride, pad, KG_CL) || !cJSON_AddNumberToObject(cfg, "filters", filters) ||
+        !cJSON_AddNumberToObject(cfg, "groups", 1) || kg_weight_settings(cfg, act, 1)) {
+        cJSON_Delete(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 /* Conv2D from tensors <prefix>/<fname> (kh,kw,cin,cout) and <prefix>/<bname>. */
 int fa_conv(cv *C, const char *name, const char *in, const char *prefix, const char *fname, const char *bname,
                 int stride, const char *pad, const char *act)
@@ -107,7 +120,7 @@ int fa_conv(cv *C, const char *name, const char *in, const char *prefix, const c
     if (!W || !(b = fa_get(C, bp, 1, (long long[]){W->dims[3]})))
         return -1;
     int k = (int)W->dims[0], same = !strcmp(pad, "same");
-    kg_layer *L = fa_add(C, "Conv2D", name, kg_conv_config((int)W->dims[3], k, stride, pad, act, 1), in);
+    kg_layer *L = fa_add(C, "Conv2D", name, conv_config((int)W->dims[3], k, stride, pad, act), in);
     if (!L || fa_weight(C, L, "kernel:0", W) || fa_weight(C, L, "bias:0", b))
         return -1;
     L->h = fa_out_size(I->h, k, stride, same), L->w = fa_out_size(I->w, k, stride, same), L->c = (int)W->dims[3];
@@ -160,7 +173,15 @@ int fa_act(cv *C, const char *kind, const char *name, const char *in)
 
 int fa_pool(cv *C, const char *cls, const char *name, const char *in, int k, int s, const char *pad)
 {
-    kg_layer *I = fa_src(C, in), *L = I ? fa_add(C, cls, name, kg_pool_config(k, s, pad), in) : NULL;
+    kg_layer *I = fa_src(C, in);
+    if (!I)
+        return -1;
+    cJSON *cfg = cJSON_CreateObject();
+    if (kg_pool2d_config(cfg, k, k, s, s, pad, KG_CL)) {
+        cJSON_Delete(cfg);
+        cfg = NULL; /* fa_add reports it */
+    }
+    kg_layer *L = fa_add(C, cls, name, cfg, in);
     if (!L)
         return -1;
     int same = !strcmp(pad, "same");
@@ -249,7 +270,7 @@ static int dense_block(cv *C, const char *blk, const char *in, int n, int first)
 int fa_build_landmarks(cv *C, int tiny)
 {
     const int n_blocks = tiny ? 3 : 4, per_block = tiny ? 3 : 4, pool_k = tiny ? 14 : 7, feat = tiny ? 128 : 256;
-    char prev[64] = "input", blk[16];
+    char prev[64] = "input", blk[24];
     if (fa_input(C, 112))
         return -1;
     for (int b = 0; b < n_blocks; b++) {
