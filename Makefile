@@ -123,6 +123,9 @@ check-api:
 	    $(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c $$h || exit 1; \
 	done
 
+# test_install links examples/embed.c as the build was linked (sanitizer flags)
+$(BUILD)/tests/test_install.o: CPPFLAGS += -DFN_TEST_LDFLAGS='"$(LDFLAGS)"'
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
