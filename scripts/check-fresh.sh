@@ -128,10 +128,15 @@ for p in "${ours[@]}"; do
     case $p in nodejs | npm) command -v npm >/dev/null 2>&1 && continue ;; esac
     [ -n "$(installed_version "$p")" ] || fail+=("$p was not reinstalled")
 done
-grep -q '^camera_0.jpg: younes' "$log" || fail+=("the demo did not identify camera_0.jpg as younes")
+# the identifications the README's Quick start shows (the demo prints full paths)
+mapfile -t expect < <(grep -E '^camera_[0-9]+\.jpg: ' "$tmp/facenet-c/README.md")
+[ ${#expect[@]} -gt 0 ] || fail+=("no expected demo output found in README.md")
+for line in "${expect[@]}"; do
+    grep -qF -- "/$line" "$log" || fail+=("the demo did not print: $line")
+done
 
 if [ ${#fail[@]} -eq 0 ]; then
-    say "make demo succeeded at the first attempt in ${secs} s and reinstalled ${ours[*]}"
+    say "make demo succeeded at the first attempt in ${secs} s, printed the README's ${#expect[@]} identifications and reinstalled ${ours[*]}"
     rm -rf "$tmp"
     echo PASS
     exit 0
