@@ -8,8 +8,9 @@
  *
  * With a PREFIX outside the dynamic linker's paths (not /usr or /usr/local), run it
  * with LD_LIBRARY_PATH=PREFIX/lib, or link the static library instead:
- *   cc examples/embed.c $(pkg-config --cflags facenet) \
- *      $(pkg-config --variable=libdir facenet)/libfacenet.a $(pkg-config --static --libs facenet)
+ *   cc examples/embed.c $(pkg-config --cflags facenet) $(pkg-config --variable=libdir facenet)/libfacenet.a \
+ *      -Wl,--as-needed $(pkg-config --static --libs facenet)
+ * (--as-needed: the -lfacenet in those flags then adds no dependency on the .so).
  */
 #include <facenet_app.h>
 

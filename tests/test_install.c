@@ -195,7 +195,7 @@ static void test_example_static(void **state)
     (void)state;
     need_install();
     free(must_run("%s; cc -std=c11 -Wall -Wextra -Werror %s/examples/embed.c $(pkg-config --cflags facenet) "
-                  "%s/lib/libfacenet.a $(pkg-config --static --libs facenet) %s -o %s/embed-static",
+                  "%s/lib/libfacenet.a -Wl,--as-needed $(pkg-config --static --libs facenet) %s -o %s/embed-static",
                   pcpath, root, prefix, FN_TEST_LDFLAGS, tmp));
     char *deps = must_run("ldd %s/embed-static", tmp);
     assert_null(strstr(deps, "libfacenet"));
