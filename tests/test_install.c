@@ -9,7 +9,7 @@
  *  - examples/python/embed.py through ctypes with Debian's python3 (numpy when it is
  *    importable): the same numbers;
  *  - the embedder API in process: errors name the directory/file, RGB pixels give the
- *    file's embedding bit for bit;
+ *    file's embedding bit for bit, 5-point alignment gives `encode --landmarks`' numbers;
  *  - `make uninstall` leaves no file behind.
  * The nested make only copies files (install never compiles). */
 #define _XOPEN_SOURCE 700 /* realpath */
@@ -270,6 +270,54 @@ static void test_embedder_api(void **state)
     fn_embedder_close(NULL);
 }
 
+/* 5-point alignment through the API equals `facenet encode --landmarks` (an LFW photo
+ * and its landmarks, scaled from 250 px to the 150 px image as the README does). */
+static void test_embedder_aligned(void **state)
+{
+    (void)state;
+    need_install();
+    const char *rel = "Aaron_Guiel/Aaron_Guiel_0001.jpg";
+    const double pts[10] = {98, 110, 146, 116, 122, 138, 93, 158, 138, 163};
+    char lmfile[PATH_MAX + 32], image[PATH_MAX];
+    snprintf(lmfile, sizeof lmfile, "%s/lm.txt", tmp);
+    if (!realpath(tu_shared("lfw/original-150/Aaron_Guiel/Aaron_Guiel_0001.jpg"), image))
+        fail_msg("cannot find %s", tu_shared("lfw/original-150/Aaron_Guiel/Aaron_Guiel_0001.jpg"));
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s", rel);
+    for (int i = 0; i < 10; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "\t%g", pts[i]);
+    snprintf(line + n, sizeof line - (size_t)n, "\n");
+    tu_write_text(lmfile, line);
+    char *out = must_run("%s/facenet encode --json --model %s/weights/dlib-resnet --landmarks %s --landmark-scale 0.6 %s",
+                         build, root, lmfile, image);
+    static float ref[1024];
+    const char *e = strstr(out, "\"embedding\":");
+    assert_non_null(e);
+    assert_int_equal(parse_floats(strchr(e, '['), ref, 1024), 128);
+    free(out);
+    double lm[10];
+    for (int i = 0; i < 10; i++)
+        lm[i] = pts[i] * 0.6;
+    fn_err err = {0};
+    fn_embedder *emb = fn_embedder_open(model, &err);
+    if (!emb)
+        fail_msg("%s", err.msg);
+    float v[FN_EMBEDDER_MAX_DIM], plain[FN_EMBEDDER_MAX_DIM];
+    if (fn_embedder_embed_file_aligned(emb, image, lm, v, &err))
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < 128; i++)
+        if (v[i] != ref[i])
+            fail_msg("aligned value %d is %.9g, the CLI gives %.9g", i, (double)v[i], (double)ref[i]);
+    assert_int_equal(fn_embedder_embed_file(emb, image, plain, &err), 0);
+    assert_true(fn_distance(v, plain, 128) > 0.0f); /* the alignment did something */
+    const double same[10] = {50, 50, 50, 50, 50, 50, 50, 50, 50, 50}; /* no face */
+    assert_int_equal(fn_embedder_embed_file_aligned(emb, image, same, v, &err), -1);
+    assert_non_null(strstr(err.msg, "Aaron_Guiel_0001.jpg"));
+    assert_int_equal(fn_embedder_embed_file_aligned(emb, image, NULL, v, &err), -1);
+    assert_int_equal(err.kind, FN_E_ARG);
+    fn_embedder_close(emb);
+}
+
 static void test_make_uninstall(void **state)
 {
     (void)state;
@@ -289,7 +337,7 @@ int main(void)
         cmocka_unit_test(test_make_install),  cmocka_unit_test(test_example_shared),
         cmocka_unit_test(test_example_static), cmocka_unit_test(test_installed_cli),
         cmocka_unit_test(test_python),        cmocka_unit_test(test_embedder_api),
-        cmocka_unit_test(test_make_uninstall),
+        cmocka_unit_test(test_embedder_aligned), cmocka_unit_test(test_make_uninstall),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
