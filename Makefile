@@ -1,7 +1,9 @@
 # facenet-c - plain Makefile.  `make` builds libfacenet.a, the CLI and the tools;
 # `make test` runs every test; `make asan` runs them under ASan+UBSan;
 # `make weights` fetches and converts the default model; `make demo` runs the
-# office scenario on it.  Objects go under build/ (build-asan/ for sanitizers).
+# office scenario on it; `make install` / `make uninstall` (PREFIX, DESTDIR) copy
+# what `make` and `make weights` built.  Objects go under build/ (build-asan/ for
+# sanitizers; build/pic/ for the shared library).
 
 CC      ?= cc
 BUILD   ?= build
@@ -14,6 +16,23 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
+
+# Installation layout.  The data directory is compiled in (FN_DATADIR: where the
+# default model is looked for), so build with the PREFIX you install to.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR      = $(PREFIX)/bin
+LIBDIR      = $(PREFIX)/lib
+INCLUDEDIR  = $(PREFIX)/include
+DATADIR     = $(PREFIX)/share/facenet
+MODELDIR    = $(DATADIR)/models/dlib-resnet
+MANDIR      = $(PREFIX)/share/man
+DOCDIR      = $(PREFIX)/share/doc/facenet
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+CPPFLAGS += -DFN_DATADIR='"$(DATADIR)"'
+VERSION := $(shell sed -n 's/^.define FACENET_VERSION "\(.*\)"/\1/p' include/facenet.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+PUBLIC_H := include/facenet.h include/facenet_app.h
 FACENET_SHARED ?= ../shared
 export FACENET_SHARED
 
@@ -26,13 +45,16 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+pic = $(patsubst %.c,$(BUILD)/pic/%.o,$(1))
 LIB     := $(BUILD)/libfacenet.a
+SO      := $(BUILD)/libfacenet.so.$(VERSION)
+SONAME  := libfacenet.so.$(SOMAJOR)
 CLI     := $(BUILD)/facenet
 TOOLS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all build-all deps test asan bench bench-compare ort weights demo clean
+.PHONY: all build-all deps test asan bench bench-compare ort weights demo clean install uninstall FORCE
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
 # `all` first installs what is missing, then builds in a fresh make: the pkg-config
@@ -40,7 +62,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # the install (on a fresh machine they would otherwise be empty).
 all: deps-check
 	@$(MAKE) --no-print-directory build-all
-build-all: $(LIB) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
+build-all: $(LIB) $(SO) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
 
 # Install missing Debian packages (no-op when everything is there).
 deps:
@@ -53,9 +75,36 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+# Objects that use FN_DATADIR are rebuilt when PREFIX changes (the stamp holds the
+# data directory they were compiled with; `make install` compares it with its own).
+DATADIR_STAMP := $(BUILD)/datadir.stamp
+DATADIR_SRC   := $(shell grep -l FN_DATADIR $(LIB_SRC) $(CLI_SRC) 2>/dev/null)
+$(call obj,$(DATADIR_SRC)) $(call pic,$(DATADIR_SRC)): $(DATADIR_STAMP)
+$(DATADIR_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+FORCE:
+
 $(LIB): $(call obj,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
+
+# The shared library exports exactly the functions the public headers declare.
+$(BUILD)/libfacenet.map: $(PUBLIC_H)
+	@mkdir -p $(dir $@)
+	@{ echo '{'; echo '  global:'; \
+	   sed -n 's/^[A-Za-z_][A-Za-z0-9_ *]*[ *]\(fn_[a-z0-9_]*\)(.*/    \1;/p' $(PUBLIC_H); \
+	   echo '  local: *;'; echo '};'; } > $@
+
+$(SO): $(call pic,$(LIB_SRC)) $(BUILD)/libfacenet.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,$(BUILD)/libfacenet.map \
+	    -Wl,--no-undefined $(call pic,$(LIB_SRC)) $(LDLIBS) -o $@
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libfacenet.so
 
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -71,7 +120,13 @@ $(BUILD)/tests/test_public_api.o: tests/test_public_api.c include/facenet.h
 
 .PHONY: check-api
 check-api:
-	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c include/facenet.h
+	@for h in $(PUBLIC_H); do \
+	    echo "$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c $$h"; \
+	    $(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c $$h || exit 1; \
+	done
+
+# test_install links examples/embed.c as the build was linked (sanitizer flags)
+$(BUILD)/tests/test_install.o: CPPFLAGS += -DFN_TEST_LDFLAGS='"$(LDFLAGS)"'
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
@@ -106,6 +161,52 @@ weights: all
 
 demo: weights
 	@BUILD=$(BUILD) bash scripts/office_demo.sh
+
+# install copies what `make` and `make weights` built and never compiles (so `sudo make
+# install` leaves no root-owned files in build/); it says what to run when something is
+# missing.  The licence of the default model goes beside it.
+INSTALL ?= install
+FACEAPI_LICENSE := $(wildcard weights/.cache/face-api-*/LICENSE)
+MODEL_FILES := weights/dlib-resnet/model.json weights/dlib-resnet/model.h5 weights/dlib-resnet/facenet.json
+install:
+	@for f in $(LIB) $(SO) $(CLI); do [ -f "$$f" ] || { echo "install: $$f is not built (run make PREFIX=$(PREFIX) first)" >&2; exit 1; }; done
+	@for f in $(MODEL_FILES); do [ -f "$$f" ] || { echo "install: $$f is missing (run make weights first)" >&2; exit 1; }; done
+	@built=$$(cat $(DATADIR_STAMP) 2>/dev/null); [ "$$built" = '$(DATADIR)' ] || \
+	    echo "install: note: $(BUILD) was built for the data directory $${built:-?}; the installed programs look for the default model there, not in $(DATADIR) (rebuild with make PREFIX=$(PREFIX))" >&2
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MODELDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(CLI) $(DESTDIR)$(BINDIR)/facenet
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libfacenet.a
+	$(INSTALL) -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfacenet.so.$(VERSION)
+	ln -sf libfacenet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfacenet.so
+	$(INSTALL) -m 644 $(PUBLIC_H) $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@VERSION@|$(VERSION)|g' facenet.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/facenet.pc
+	$(INSTALL) -m 644 $(MODEL_FILES) $(DESTDIR)$(MODELDIR)/
+	$(if $(FACEAPI_LICENSE),$(INSTALL) -m 644 $(firstword $(FACEAPI_LICENSE)) $(DESTDIR)$(MODELDIR)/LICENSE.face-api)
+	$(INSTALL) -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
+	@if [ -f docs/facenet.1 ]; then \
+	    echo "$(INSTALL) -D -m 644 docs/facenet.1 $(DESTDIR)$(MANDIR)/man1/facenet.1"; \
+	    $(INSTALL) -D -m 644 docs/facenet.1 $(DESTDIR)$(MANDIR)/man1/facenet.1; \
+	else echo "install: docs/facenet.1 not written yet; no man page installed"; fi
+	@if [ -f scripts/facenet.bash-completion ]; then \
+	    echo "$(INSTALL) -D -m 644 scripts/facenet.bash-completion $(DESTDIR)$(BASHCOMPDIR)/facenet"; \
+	    $(INSTALL) -D -m 644 scripts/facenet.bash-completion $(DESTDIR)$(BASHCOMPDIR)/facenet; \
+	else echo "install: scripts/facenet.bash-completion not written yet; no completion installed"; fi
+	@# the dynamic linker's cache knows the new library only after ldconfig (system prefixes)
+	@if [ -z "$(DESTDIR)" ] && { [ "$(PREFIX)" = /usr/local ] || [ "$(PREFIX)" = /usr ]; } && [ -w /etc/ld.so.cache ] \
+	    && command -v ldconfig >/dev/null 2>&1; then echo ldconfig; ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/facenet $(DESTDIR)$(LIBDIR)/libfacenet.a $(DESTDIR)$(LIBDIR)/libfacenet.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libfacenet.so $(DESTDIR)$(LIBDIR)/pkgconfig/facenet.pc \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(PUBLIC_H))) \
+	    $(addprefix $(DESTDIR)$(MODELDIR)/,model.json model.h5 facenet.json LICENSE.face-api) \
+	    $(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/README.md \
+	    $(DESTDIR)$(MANDIR)/man1/facenet.1 $(DESTDIR)$(BASHCOMPDIR)/facenet
+	@# our own directories go when empty; the standard ones (bin, lib, ...) stay
+	@for d in $(DESTDIR)$(MODELDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+	    [ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || echo "uninstall: $$d kept (not empty)"; done
 
 clean:
 	rm -rf build build-asan

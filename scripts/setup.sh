@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # setup.sh - install the Debian packages facenet-c builds against, if missing.
 # Idempotent: does nothing when every package is already installed.
+# python3-numpy is for examples/python (its test runs with or without it).
+# --list prints the package names, one a line (scripts/check-fresh.sh reads them).
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libhdf5-dev libcmocka-dev
-      libjpeg-dev libpng-dev libsqlite3-dev nodejs npm)
+      libjpeg-dev libpng-dev libsqlite3-dev nodejs npm python3-numpy)
+if [ "${1:-}" = --list ]; then
+    printf '%s\n' "${pkgs[@]}"
+    exit 0
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

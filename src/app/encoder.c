@@ -83,24 +83,28 @@ size_t fn_encoder_input_floats(const fn_encoder *e)
     return (size_t)e->prof.in_h * e->prof.in_w * 3;
 }
 
-int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, float *in, fn_err *err)
+int fn_encoder_prepare_image(const fn_encoder *e, const fn_image *img, const double *lm, float *in, fn_err *err)
 {
-    fn_image img = {0};
-    if (fn_image_load(path, e->max_pixels, &img, err))
-        return -1;
     /* preprocessing writes HWC; a channels-first model gets it transposed */
     float *hwc = e->chw ? malloc(sizeof(float) * fn_encoder_input_floats(e)) : in;
-    if (!hwc) {
-        fn_image_free(&img);
-        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", path);
-    }
-    int rc = lm ? fn_preprocess_aligned(&e->prof, &img, lm, hwc, err) : fn_preprocess(&e->prof, &img, hwc, err);
-    fn_image_free(&img);
+    if (!hwc)
+        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    int rc = lm ? fn_preprocess_aligned(&e->prof, img, lm, hwc, err) : fn_preprocess(&e->prof, img, hwc, err);
     if (e->chw) {
         if (!rc)
             fn_hwc_to_chw(hwc, 3, e->prof.in_h * e->prof.in_w, in);
         free(hwc);
     }
+    return rc;
+}
+
+int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, float *in, fn_err *err)
+{
+    fn_image img = {0};
+    if (fn_image_load(path, e->max_pixels, &img, err))
+        return -1;
+    int rc = fn_encoder_prepare_image(e, &img, lm, in, err);
+    fn_image_free(&img);
     if (rc)
         return fn_wrap(err, "%s: ", path);
     return 0;

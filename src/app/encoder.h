@@ -43,6 +43,9 @@ size_t fn_encoder_input_floats(const fn_encoder *e);
 /* Decode and preprocess one image (aligned when lm != NULL) into in (input_floats). */
 int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, float *in,
                        fn_err *err);
+/* The same from decoded pixels. */
+int fn_encoder_prepare_image(const fn_encoder *e, const fn_image *img, const double *lm, float *in,
+                             fn_err *err);
 /* Run n prepared inputs; emb receives n x dim values (normalised per the profile). */
 int fn_encoder_run(fn_encoder *e, const float *in, int n, float *emb, fn_err *err);
 /* Prepare and run n files (lms: n landmark pointers or NULL); all or nothing. */
