@@ -79,11 +79,12 @@ static char *must_run(const char *fmt, ...)
     return out ? out : strdup("");
 }
 
-/* Up to cap numbers from text (separators: anything strtof skips over); returns the count. */
+/* Up to cap numbers from text (separators: anything strtof skips over), up to the end
+ * of the first JSON array (']'); returns the count. */
 static int parse_floats(const char *s, float *v, int cap)
 {
     int n = 0;
-    while (*s && n < cap) {
+    while (*s && *s != ']' && n < cap) {
         char *end;
         float x = strtof(s, &end);
         if (end == s) {
