@@ -23,6 +23,7 @@ typedef struct {
     const char *json;       /* --model-json FILE */
     const char *weights;    /* --weights FILE */
     int no_fuse;            /* --no-fuse: run every Keras layer as is */
+    int threads;          /* engine threads (encode --threads); 0 = all cores */
 } fn_model_args;
 
 /* If argv[*i] is a model option, consume it (and its value) and return 1. */

@@ -1,7 +1,6 @@
 /* cmd_encode.c - `facenet encode`: many images to an embeddings file, in batches,
  * with a progress bar on a terminal, skipping (and counting) unreadable images, and
  * sharding so several machines can split one collection. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +169,7 @@ int fn_cmd_encode(int argc, char **argv)
             goto done;
         }
     }
-    if (threads)
-        openblas_set_num_threads(threads);
+    m.threads = threads; /* the engine's threads (it keeps OpenBLAS on one) */
     fn_encoder enc;
     if (fn_cli_open_encoder(&m, &enc, &err)) {
         rc = fn_cli_fail_err(&err);

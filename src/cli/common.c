@@ -139,7 +139,7 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
             return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
                            w);
     }
-    fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse};
+    fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse, .threads = m->threads};
     sandbox_policy(m, &o);
     return fn_net_load(&o, net, err);
 }
@@ -178,7 +178,7 @@ int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
     if (!m->dir && !m->json && !m->weights && access(w, F_OK))
         return fn_fail(err, FN_E_IO, "%s: no model here (run `make weights` for the default model, or pass --model DIR)",
                        w);
-    fn_load_opts o = {.model_json = j, .weights = w};
+    fn_load_opts o = {.model_json = j, .weights = w, .threads = m->threads};
     sandbox_policy(m, &o);
     return fn_encoder_open_opts(enc, &o, prof, err);
 }

@@ -86,6 +86,60 @@ void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
     add_bias(out, (size_t)g->n * g->oh * g->ow, g->f, g->ldo, bias);
 }
 
+/* Output rows per task, at most: a tile's im2col (<= FN_TILE_ROWS x K floats) and
+ * output stay near the cache.  Tiles never cross images and cut each image the same
+ * way whatever the batch size and thread count, so an image's embedding does not
+ * depend on either (OpenBLAS rounds differently for different matrix heights). */
+#define FN_TILE_ROWS 192
+
+size_t fn_conv2d_tile_scratch(const fn_conv_geom *g)
+{
+    if (is_pointwise(g))
+        return 0;
+    return (size_t)FN_TILE_ROWS * g->kh * g->kw * g->c;
+}
+
+typedef struct {
+    const fn_conv_geom *g;
+    const float *in, *kernel, *bias;
+    fn_act act;
+    float *out, *scratch;
+    size_t stride, per, tiles, tile; /* rows per image, tiles per image, rows per tile */
+} conv_job;
+
+/* Task t: tile t % tiles of image t / tiles. */
+static void conv_task(void *arg, int t, int thread)
+{
+    const conv_job *j = arg;
+    const fn_conv_geom *g = j->g;
+    const int K = g->kh * g->kw * g->c;
+    const size_t end = (size_t)(t / j->tiles + 1) * j->per;
+    const size_t r0 = (size_t)(t / j->tiles) * j->per + (size_t)(t % j->tiles) * j->tile;
+    const size_t r1 = r0 + j->tile < end ? r0 + j->tile : end;
+    const float *A;
+    int lda;
+    if (is_pointwise(g)) {
+        A = j->in + r0 * g->ldi, lda = g->ldi;
+    } else {
+        float *cols = j->scratch + (size_t)thread * j->stride;
+        fn_im2col_rows(g, j->in, r0, r1, cols);
+        A = cols, lda = K;
+    }
+    float *o = j->out + r0 * g->ldo;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), g->f, K, 1.0f, A, lda, j->kernel,
+                g->f, 0.0f, o, g->ldo);
+    fn_bias_act(o, r1 - r0, g->f, g->ldo, j->bias, j->act);
+}
+
+void fn_conv2d_fast(const fn_conv_geom *g, const float *in, const float *kernel, const float *bias,
+                    fn_act act, float *out, float *scratch, size_t scratch_stride, fn_pool *pool)
+{
+    const size_t per = (size_t)g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
+    const size_t tile = (per + tiles - 1) / tiles; /* balanced: 289 rows -> 145 + 144 */
+    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, tiles, tile};
+    fn_pool_run(pool, (int)(g->n * tiles), conv_task, &j);
+}
+
 static int conv_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
 {
     conv_params *p = calloc(1, sizeof *p);
@@ -196,7 +250,7 @@ static fn_conv_geom conv_geom(const fn_layer *L, const fn_shape *in, int n)
 static size_t conv_scratch(const fn_layer *L, const fn_shape *in)
 {
     fn_conv_geom g = conv_geom(L, in, 1);
-    size_t s = fn_conv2d_scratch(&g);
+    size_t s = fn_conv2d_tile_scratch(&g);
     if (fn_layer_channels_first(L))
         s += (size_t)g.h * g.w * g.c + (size_t)g.oh * g.ow * g.f;
     return s;
@@ -211,11 +265,13 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
     fn_conv_geom g = conv_geom(L, in_shape, ctx->n);
     if (!fn_layer_channels_first(L)) {
         g.ldi = in[0].ld, g.ldo = out.ld;
-        if (ctx->reference)
+        if (ctx->reference) {
             fn_conv2d_naive(&g, in[0].p, kernel, p->bias, out.p);
-        else
-            fn_conv2d_gemm(&g, in[0].p, kernel, p->bias, out.p, ctx->scratch);
-        fn_apply_act(L->act, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+            fn_apply_act(L->act, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+        } else {
+            fn_conv2d_fast(&g, in[0].p, kernel, p->bias, L->act, out.p, ctx->scratch, ctx->scratch_stride,
+                           ctx->pool);
+        }
         return;
     }
     /* channels_first: transpose each image to HWC, convolve, transpose back. */
@@ -228,7 +284,7 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
         if (ctx->reference)
             fn_conv2d_naive(&one, s_in, kernel, p->bias, s_out);
         else
-            fn_conv2d_gemm(&one, s_in, kernel, p->bias, s_out, cols);
+            fn_conv2d_fast(&one, s_in, kernel, p->bias, FN_ACT_LINEAR, s_out, cols, 0, NULL);
         fn_hwc_to_chw(s_out, g.f, g.oh * g.ow, out.p + n * out_sz);
         /* Keras applies the activation to the output as stored (softmax: over W) */
         fn_apply_act(L->act, out.p + n * out_sz, (size_t)g.f * g.oh, g.ow, g.ow);

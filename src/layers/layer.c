@@ -210,64 +210,6 @@ int fn_layer_channels_first(const fn_layer *L)
     return L->data_format && !strcmp(L->data_format, "channels_first");
 }
 
-static void softmax_row(float *p, int n)
-{
-    float m = p[0];
-    for (int i = 1; i < n; i++)
-        m = p[i] > m ? p[i] : m;
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-        p[i] = expf(p[i] - m);
-        s += p[i];
-    }
-    for (int i = 0; i < n; i++)
-        p[i] = (float)(p[i] / s);
-}
-
-void fn_apply_act(fn_act act, float *p, size_t rows, int cols, int ld)
-{
-    if (act == FN_ACT_LINEAR)
-        return;
-    for (size_t r = 0; r < rows; r++) {
-        float *x = p + r * (size_t)ld;
-        switch (act) {
-        case FN_ACT_RELU:
-            for (int i = 0; i < cols; i++)
-                x[i] = x[i] > 0 ? x[i] : 0;
-            break;
-        case FN_ACT_RELU6:
-            for (int i = 0; i < cols; i++)
-                x[i] = x[i] < 0 ? 0 : (x[i] > 6 ? 6 : x[i]);
-            break;
-        case FN_ACT_SIGMOID:
-            for (int i = 0; i < cols; i++)
-                x[i] = 1.0f / (1.0f + expf(-x[i]));
-            break;
-        case FN_ACT_TANH:
-            for (int i = 0; i < cols; i++)
-                x[i] = tanhf(x[i]);
-            break;
-        case FN_ACT_ELU:
-            for (int i = 0; i < cols; i++)
-                x[i] = x[i] > 0 ? x[i] : expm1f(x[i]);
-            break;
-        case FN_ACT_SELU:
-            for (int i = 0; i < cols; i++)
-                x[i] = 1.0507009873554805f * (x[i] > 0 ? x[i] : 1.6732632423543772f * expm1f(x[i]));
-            break;
-        case FN_ACT_SOFTPLUS:
-            for (int i = 0; i < cols; i++)
-                x[i] = x[i] > 20 ? x[i] : log1pf(expf(x[i]));
-            break;
-        case FN_ACT_SOFTMAX:
-            softmax_row(x, cols);
-            break;
-        case FN_ACT_LINEAR:
-            break;
-        }
-    }
-}
-
 void fn_layer_hwc(const fn_layer *L, const fn_shape *s, int *h, int *w, int *c)
 {
     if (fn_layer_channels_first(L))

@@ -61,11 +61,14 @@ typedef enum {
 } fn_act;
 
 typedef struct fn_layer fn_layer;
+typedef struct fn_pool fn_pool; /* core/thread_pool.h */
 
 typedef struct {
     int n;                /* batch size */
-    float *scratch;       /* op scratch, size from op->scratch */
-    int reference;        /* 1 = use the naive reference kernels */
+    float *scratch;       /* op scratch: one area of op->scratch floats per thread, */
+    size_t scratch_stride; /* scratch_stride floats apart */
+    int reference;        /* 1 = use the naive reference kernels (one thread) */
+    fn_pool *pool;        /* the engine's threads (NULL: the caller's only) */
 } fn_ctx;
 
 typedef struct fn_op {
@@ -73,7 +76,7 @@ typedef struct fn_op {
     int (*parse)(fn_layer *L, const cJSON *cfg, fn_err *err);
     int (*infer)(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err);
     int (*prepare)(fn_layer *L, fn_err *err);                    /* optional */
-    size_t (*scratch)(const fn_layer *L, const fn_shape *in);    /* optional, per image */
+    size_t (*scratch)(const fn_layer *L, const fn_shape *in);    /* optional, per thread */
     void (*forward)(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
                     fn_view out, const fn_ctx *ctx);
     void (*destroy)(fn_layer *L);                                /* optional */

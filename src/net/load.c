@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 
 #include "core/file.h"
+#include "core/thread_pool.h"
+#include "layers/kernels.h"
 #include "io/keras_weights.h"
 #include "net/graph.h"
 
@@ -102,6 +104,14 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
         for (int i = 0; i < net->n_layers; i++)
             if (net->layers[i].flags & FN_L_IDENTITY)
                 net->layers[i].in[0] = fn_net_resolve(net, net->layers[i].in[0]);
+    }
+    if (!rc) { /* threads last: the weights sandbox forks a process without them */
+        net->threads = o->threads > 0 ? o->threads : fn_cpu_count();
+        if (o->threads < 0)
+            rc = fn_fail(err, FN_E_ARG, "threads must be 0 (all cores) or positive, not %d", o->threads);
+        else
+            rc = fn_pool_create(net->threads, &net->pool, err);
+        fn_blas_single_thread(); /* the engine's threads split the work, not OpenBLAS's */
     }
     if (!rc && !net->source) {
         char buf[96];
