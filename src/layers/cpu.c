@@ -11,7 +11,14 @@
 #include <cpuid.h>
 #endif
 
-fn_isa fn_cpu_isa(void)
+static int forced = -1; /* tests only: fn_cpu_force_isa */
+
+void fn_cpu_force_isa(int isa)
+{
+    forced = isa;
+}
+
+static fn_isa detect(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     static int isa = -1; /* a benign race: every thread computes the same value */
@@ -29,6 +36,12 @@ fn_isa fn_cpu_isa(void)
 #else
     return FN_ISA_PORTABLE;
 #endif
+}
+
+fn_isa fn_cpu_isa(void)
+{
+    fn_isa hw = detect(); /* never more than the CPU has */
+    return forced >= 0 && forced < (int)hw ? (fn_isa)forced : hw;
 }
 
 const char *fn_isa_name(fn_isa isa)

@@ -54,12 +54,36 @@ void fn_im2col_rows(const fn_conv_geom *g, const float *in, size_t r0, size_t r1
  * otherwise im2col per image + cblas_sgemm.  Same contract as fn_conv2d_naive. */
 void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
                     const float *bias, float *out, float *scratch);
+/* The engine's SGEMM (gemm.c): B (K x N, the weights) packed once into panels of
+ * FN_GEMM_NR columns, padded with zeros; bias padded likewise. */
+#define FN_GEMM_NR 16
+typedef struct {
+    int k, n;
+    float *panels;   /* ceil(n/16) panels of k x 16, 64-byte aligned */
+    float *bias;     /* ceil(n/16)*16 values (zeros past n, or all zeros) */
+} fn_packed_b;
+int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out); /* -1: no memory */
+void fn_packed_b_free(fn_packed_b *pb);
+int fn_gemm_available(void); /* the CPU runs the packed kernels (AVX2+FMA or AVX-512F) */
+/* C[0..M)[panels p0..p1) (ldc) = act(A (M x K, lda) * B + bias): columns 16*p0 ..
+ * min(16*p1, N).  Softmax needs p0 = 0, p1 = all panels. */
+void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,
+                    float *C, int ldc);
+/* Force an instruction set (tests: compare the kernels of every ISA the CPU has);
+ * -1 restores detection. */
+void fn_cpu_force_isa(int isa);
+
 /* The engine's convolution: the output rows of the whole batch cut into tiles, each
  * tile (im2col of its rows, one GEMM, bias + activation while it is in cache) a task
  * of the pool; thread t uses scratch + t*scratch_stride (stride >= fn_conv2d_tile_scratch).
  * pool NULL: one thread. */
 void fn_conv2d_fast(const fn_conv_geom *g, const float *in, const float *kernel, const float *bias,
                     fn_act act, float *out, float *scratch, size_t scratch_stride, fn_pool *pool);
+/* The same with the packed weights (and their bias) through fn_gemm_packed, when
+ * fn_gemm_available(); kernel/bias as above for the cblas path otherwise. */
+void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b *pb, const float *kernel,
+                      const float *bias, fn_act act, float *out, float *scratch, size_t scratch_stride,
+                      fn_pool *pool);
 size_t fn_conv2d_tile_scratch(const fn_conv_geom *g); /* floats per thread */
 
 /* Bias (cols values, or NULL) and activation over rows x cols [ld] in place, in one

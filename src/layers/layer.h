@@ -9,6 +9,7 @@
  *   parse    config JSON -> private params, declares fused activation etc.
  *   infer    input shapes -> output shape; declares the weights it needs (name+shape)
  *   prepare  weights loaded and checked -> transform them once (layout, flips)
+ *   finalize after BatchNorm/scale folding: build run-time layouts (optional)
  *   scratch  floats of scratch the forward pass needs (per planned input size)
  *   forward  the computation; allocates nothing
  *   destroy  frees the private params
@@ -81,6 +82,8 @@ typedef struct fn_op {
                     fn_view out, const fn_ctx *ctx);
     void (*destroy)(fn_layer *L);                                /* optional */
     double (*macs)(const fn_layer *L, const fn_shape *in);       /* optional, per image */
+    /* optional: the weights are final (after folding) -> run-time layouts (packed GEMM panels) */
+    int (*finalize)(fn_layer *L, fn_err *err);
 } fn_op;
 
 /* Capabilities a layer declares in parse/infer, used by the planner. */

@@ -10,6 +10,8 @@
  *   5. prepare  each op transforms its weights once (e.g. Theano kernel flips)
  *   6. fold     BatchNorm and residual scales into convolutions,
  *               activations into their producers                      net/fuse.c
+ *   7. finalize each op builds its run-time layouts from the final weights
+ *               (convolutions pack their kernels for the GEMM)
  * Planning memory for an input size (net/plan.c) and running (net/forward.c) follow,
  * at the first run or when the caller asks. */
 #include <stdio.h>
@@ -98,6 +100,10 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
             rc = fn_wrap(err, "%s: ", o->weights);
         if (!rc && !o->no_fuse) /* 6 */
             rc = fn_net_fuse(net, err);
+        for (int i = 0; !rc && i < net->n_layers; i++) /* 7 */
+            if (net->layers[i].op->finalize && !(net->layers[i].flags & FN_L_IDENTITY) &&
+                net->layers[i].op->finalize(&net->layers[i], err))
+                rc = fn_wrap(err, "%s: ", o->weights);
         net->weights_loaded = !rc;
     }
     if (!rc) { /* point every identity layer at its final source: resolving is one step */

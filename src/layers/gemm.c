@@ -1,0 +1,200 @@
+/* gemm.c - the engine's own SGEMM for convolutions: C = act(A B + bias).
+ *
+ * B (the weights, K x N) is packed once when the model is loaded, into panels of
+ * FN_GEMM_NR = 16 columns: panel p holds B[k][16p .. 16p+15] for k = 0..K-1, zeros
+ * past N.  A (im2col rows, or the pixels of a 1x1 convolution) is read in place,
+ * MR rows at a time; the micro-kernel keeps an MR x 16 block of C in registers over
+ * a block of KC values of k, and on the last block adds the bias and applies relu
+ * before the one store.  Every element of C is the sum over k in order (one fused
+ * multiply-add each) plus the bias: the same for any tile, batch or thread count.
+ *
+ *   AVX2+FMA:  MR = 6,  two 8-float registers per row (12 accumulators)
+ *   AVX-512F:  MR = 12, one 16-float register per row
+ * chosen at run time (fn_cpu_isa); without either the caller uses cblas_sgemm. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/kernels.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FN_X86 1
+#endif
+
+#define NR FN_GEMM_NR
+#define KC 256       /* k per block: an MR x KC block of A stays in L1 */
+#define MR_MAX 12
+
+int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out)
+{
+    memset(out, 0, sizeof *out);
+    const size_t panels = ((size_t)N + NR - 1) / NR;
+    void *p = NULL, *b = NULL;
+    if (posix_memalign(&p, 64, sizeof(float) * panels * NR * (size_t)K) ||
+        posix_memalign(&b, 64, sizeof(float) * panels * NR)) {
+        free(p);
+        return -1;
+    }
+    float *dst = p, *bb = b;
+    for (size_t q = 0; q < panels; q++)
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < NR; j++) {
+                size_t col = q * NR + (size_t)j;
+                *dst++ = col < (size_t)N ? B[(size_t)k * N + col] : 0.0f;
+            }
+    for (size_t col = 0; col < panels * NR; col++)
+        bb[col] = col < (size_t)N && bias ? bias[col] : 0.0f;
+    *out = (fn_packed_b){K, N, p, b};
+    return 0;
+}
+
+void fn_packed_b_free(fn_packed_b *pb)
+{
+    free(pb->panels);
+    free(pb->bias);
+    memset(pb, 0, sizeof *pb);
+}
+
+int fn_gemm_available(void)
+{
+    return fn_cpu_isa() >= FN_ISA_AVX2;
+}
+
+/* One micro-tile: C[mr][16] (ldc) op= A[mr rows](a[r] + k) * B panel (16 per k) over kc.
+ * first: start from zero (else from C); last: add bias, relu if asked, then store. */
+typedef void (*micro_fn)(int kc, const float *const *a, const float *b, float *c, int ldc, int mr,
+                         const float *bias, int first, int last, int relu);
+
+#ifdef FN_X86
+__attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *const *a, const float *b,
+                                                           float *c, int ldc, int mr, const float *bias,
+                                                           int first, int last, int relu)
+{
+    enum { MR = 6 };
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        if (first || r >= mr) {
+            acc[r][0] = _mm256_setzero_ps(), acc[r][1] = _mm256_setzero_ps();
+        } else {
+            acc[r][0] = _mm256_loadu_ps(c + (size_t)r * ldc);
+            acc[r][1] = _mm256_loadu_ps(c + (size_t)r * ldc + 8);
+        }
+    }
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    for (int k = 0; k < kc; k++, b += NR) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 x;
+        x = _mm256_broadcast_ss(a0 + k);
+        acc[0][0] = _mm256_fmadd_ps(x, b0, acc[0][0]), acc[0][1] = _mm256_fmadd_ps(x, b1, acc[0][1]);
+        x = _mm256_broadcast_ss(a1 + k);
+        acc[1][0] = _mm256_fmadd_ps(x, b0, acc[1][0]), acc[1][1] = _mm256_fmadd_ps(x, b1, acc[1][1]);
+        x = _mm256_broadcast_ss(a2 + k);
+        acc[2][0] = _mm256_fmadd_ps(x, b0, acc[2][0]), acc[2][1] = _mm256_fmadd_ps(x, b1, acc[2][1]);
+        x = _mm256_broadcast_ss(a3 + k);
+        acc[3][0] = _mm256_fmadd_ps(x, b0, acc[3][0]), acc[3][1] = _mm256_fmadd_ps(x, b1, acc[3][1]);
+        x = _mm256_broadcast_ss(a4 + k);
+        acc[4][0] = _mm256_fmadd_ps(x, b0, acc[4][0]), acc[4][1] = _mm256_fmadd_ps(x, b1, acc[4][1]);
+        x = _mm256_broadcast_ss(a5 + k);
+        acc[5][0] = _mm256_fmadd_ps(x, b0, acc[5][0]), acc[5][1] = _mm256_fmadd_ps(x, b1, acc[5][1]);
+    }
+    if (last) {
+        const __m256 bias0 = _mm256_load_ps(bias), bias1 = _mm256_load_ps(bias + 8), z = _mm256_setzero_ps();
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            acc[r][0] = _mm256_add_ps(acc[r][0], bias0), acc[r][1] = _mm256_add_ps(acc[r][1], bias1);
+            if (relu) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+                acc[r][0] = _mm256_max_ps(acc[r][0], z), acc[r][1] = _mm256_max_ps(acc[r][1], z);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm256_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
+            _mm256_storeu_ps(c + (size_t)r * ldc + 8, acc[r][1]);
+        }
+}
+
+__attribute__((target("avx512f"))) static void micro_avx512(int kc, const float *const *a, const float *b,
+                                                            float *c, int ldc, int mr, const float *bias,
+                                                            int first, int last, int relu)
+{
+    enum { MR = 12 };
+    __m512 acc[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++)
+        acc[r] = first || r >= mr ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc);
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    const float *a6 = a[6], *a7 = a[7], *a8 = a[8], *a9 = a[9], *a10 = a[10], *a11 = a[11];
+    for (int k = 0; k < kc; k++, b += NR) {
+        const __m512 bk = _mm512_load_ps(b);
+        acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(a0[k]), bk, acc[0]);
+        acc[1] = _mm512_fmadd_ps(_mm512_set1_ps(a1[k]), bk, acc[1]);
+        acc[2] = _mm512_fmadd_ps(_mm512_set1_ps(a2[k]), bk, acc[2]);
+        acc[3] = _mm512_fmadd_ps(_mm512_set1_ps(a3[k]), bk, acc[3]);
+        acc[4] = _mm512_fmadd_ps(_mm512_set1_ps(a4[k]), bk, acc[4]);
+        acc[5] = _mm512_fmadd_ps(_mm512_set1_ps(a5[k]), bk, acc[5]);
+        acc[6] = _mm512_fmadd_ps(_mm512_set1_ps(a6[k]), bk, acc[6]);
+        acc[7] = _mm512_fmadd_ps(_mm512_set1_ps(a7[k]), bk, acc[7]);
+        acc[8] = _mm512_fmadd_ps(_mm512_set1_ps(a8[k]), bk, acc[8]);
+        acc[9] = _mm512_fmadd_ps(_mm512_set1_ps(a9[k]), bk, acc[9]);
+        acc[10] = _mm512_fmadd_ps(_mm512_set1_ps(a10[k]), bk, acc[10]);
+        acc[11] = _mm512_fmadd_ps(_mm512_set1_ps(a11[k]), bk, acc[11]);
+    }
+    if (last) {
+        const __m512 bv = _mm512_load_ps(bias), z = _mm512_setzero_ps();
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            acc[r] = _mm512_add_ps(acc[r], bv);
+            if (relu)
+                acc[r] = _mm512_max_ps(acc[r], z);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++)
+        if (r < mr)
+            _mm512_storeu_ps(c + (size_t)r * ldc, acc[r]);
+}
+#endif
+
+void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,
+                    float *C, int ldc)
+{
+    micro_fn micro = NULL;
+    int MR = 1;
+#ifdef FN_X86
+    if (fn_cpu_isa() >= FN_ISA_AVX512)
+        micro = micro_avx512, MR = 12;
+    else if (fn_cpu_isa() >= FN_ISA_AVX2)
+        micro = micro_avx2, MR = 6;
+#endif
+    if (!micro)
+        return; /* callers check fn_gemm_available() */
+    const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
+    float edge[MR_MAX * NR]; /* the last panel's columns past N go here, not into C */
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        const int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0, last = k0 + kc == K;
+        for (int i = 0; i < M; i += MR) {
+            const int mr = M - i < MR ? M - i : MR;
+            const float *a[MR_MAX];
+            for (int r = 0; r < MR; r++) /* rows past M repeat row i: computed, never stored */
+                a[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + k0;
+            for (int p = p0; p < p1; p++) {
+                const float *b = B->panels + ((size_t)p * K + k0) * NR;
+                float *c = C + (size_t)i * ldc + (size_t)p * NR;
+                const int nr = N - p * NR < NR ? N - p * NR : NR;
+                if (nr == NR) {
+                    micro(kc, a, b, c, ldc, mr, B->bias + (size_t)p * NR, first, last, relu);
+                    continue;
+                }
+                for (int r = 0; r < mr && !first; r++)
+                    memcpy(edge + r * NR, c + (size_t)r * ldc, sizeof(float) * (size_t)nr);
+                micro(kc, a, b, edge, NR, mr, B->bias + (size_t)p * NR, first, last, relu);
+                for (int r = 0; r < mr; r++)
+                    memcpy(c + (size_t)r * ldc, edge + r * NR, sizeof(float) * (size_t)nr);
+            }
+        }
+    }
+    if (act != FN_ACT_LINEAR && act != FN_ACT_RELU) /* the bias is in; the rest of the activations */
+        fn_apply_act(act, C + (size_t)p0 * NR, (size_t)M,
+                     (p1 * NR < N ? p1 * NR : N) - p0 * NR, ldc);
+}
