@@ -9,7 +9,7 @@
  * multiply-add each) plus the bias: the same for any tile, batch or thread count.
  *
  *   AVX2+FMA:  MR = 6,  two 8-float registers per row (12 accumulators)
- *   AVX-512F:  MR = 12, one 16-float register per row
+ *   AVX-512F:  MR = 8, two panels: two 16-float registers per row (16 accumulators)
  * chosen at run time (fn_cpu_isa); without either the caller uses cblas_sgemm. */
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +59,8 @@ int fn_gemm_available(void)
     return fn_cpu_isa() >= FN_ISA_AVX2;
 }
 
-/* One micro-tile: C[mr][16] (ldc) op= A[mr rows](a[r] + k) * B panel (16 per k) over kc.
+/* One micro-tile: C[mr][16 np] (ldc) op= A[mr rows](a[r] + k) * B panels (16 per k) over kc.
  * first: start from zero (else from C); last: add bias, relu if asked, then store. */
-typedef void (*micro_fn)(int kc, const float *const *a, const float *b, float *c, int ldc, int mr,
-                         const float *bias, int first, int last, int relu);
 
 #ifdef FN_X86
 __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *const *a, const float *b,
@@ -114,63 +112,88 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
         }
 }
 
+/* AVX-512: MR = 8 rows by np = 2 panels (32 columns, two registers per row, 16
+ * accumulators): per k, 8 broadcasts and 2 loads feed 16 multiply-adds.  np = 1 for
+ * the last panel of an odd count.  bstride: floats from one panel to the next. */
 __attribute__((target("avx512f"))) static void micro_avx512(int kc, const float *const *a, const float *b,
-                                                            float *c, int ldc, int mr, const float *bias,
-                                                            int first, int last, int relu)
+                                                            size_t bstride, int np, float *c, int ldc, int mr,
+                                                            const float *bias, int first, int last, int relu)
 {
-    enum { MR = 12 };
-    __m512 acc[MR];
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; r++)
-        acc[r] = first || r >= mr ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc);
-    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
-    const float *a6 = a[6], *a7 = a[7], *a8 = a[8], *a9 = a[9], *a10 = a[10], *a11 = a[11];
-    for (int k = 0; k < kc; k++, b += NR) {
-        const __m512 bk = _mm512_load_ps(b);
-        acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(a0[k]), bk, acc[0]);
-        acc[1] = _mm512_fmadd_ps(_mm512_set1_ps(a1[k]), bk, acc[1]);
-        acc[2] = _mm512_fmadd_ps(_mm512_set1_ps(a2[k]), bk, acc[2]);
-        acc[3] = _mm512_fmadd_ps(_mm512_set1_ps(a3[k]), bk, acc[3]);
-        acc[4] = _mm512_fmadd_ps(_mm512_set1_ps(a4[k]), bk, acc[4]);
-        acc[5] = _mm512_fmadd_ps(_mm512_set1_ps(a5[k]), bk, acc[5]);
-        acc[6] = _mm512_fmadd_ps(_mm512_set1_ps(a6[k]), bk, acc[6]);
-        acc[7] = _mm512_fmadd_ps(_mm512_set1_ps(a7[k]), bk, acc[7]);
-        acc[8] = _mm512_fmadd_ps(_mm512_set1_ps(a8[k]), bk, acc[8]);
-        acc[9] = _mm512_fmadd_ps(_mm512_set1_ps(a9[k]), bk, acc[9]);
-        acc[10] = _mm512_fmadd_ps(_mm512_set1_ps(a10[k]), bk, acc[10]);
-        acc[11] = _mm512_fmadd_ps(_mm512_set1_ps(a11[k]), bk, acc[11]);
+    enum { MR = 8 };
+    __m512 acc[MR][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        acc[r][0] = first || r >= mr ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc);
+        acc[r][1] = first || r >= mr || np < 2 ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc + 16);
     }
-    if (last) {
-        const __m512 bv = _mm512_load_ps(bias), z = _mm512_setzero_ps();
-#pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
-            acc[r] = _mm512_add_ps(acc[r], bv);
-            if (relu)
-                acc[r] = _mm512_max_ps(acc[r], z);
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5], *a6 = a[6], *a7 = a[7];
+    if (np == 2) {
+        const float *b2 = b + bstride;
+        for (int k = 0; k < kc; k++, b += NR, b2 += NR) {
+            const __m512 p0 = _mm512_load_ps(b), p1 = _mm512_load_ps(b2);
+            __m512 x;
+#define FN_ROW2(r)                                                                                             \
+    x = _mm512_set1_ps(a##r[k]);                                                                               \
+    acc[r][0] = _mm512_fmadd_ps(x, p0, acc[r][0]), acc[r][1] = _mm512_fmadd_ps(x, p1, acc[r][1]);
+            FN_ROW2(0) FN_ROW2(1) FN_ROW2(2) FN_ROW2(3) FN_ROW2(4) FN_ROW2(5) FN_ROW2(6) FN_ROW2(7)
+#undef FN_ROW2
+        }
+    } else {
+        for (int k = 0; k < kc; k++, b += NR) {
+            const __m512 p0 = _mm512_load_ps(b);
+#define FN_ROW1(r) acc[r][0] = _mm512_fmadd_ps(_mm512_set1_ps(a##r[k]), p0, acc[r][0]);
+            FN_ROW1(0) FN_ROW1(1) FN_ROW1(2) FN_ROW1(3) FN_ROW1(4) FN_ROW1(5) FN_ROW1(6) FN_ROW1(7)
+#undef FN_ROW1
         }
     }
-#pragma GCC unroll 12
+    if (last) {
+        const __m512 bv0 = _mm512_load_ps(bias), bv1 = np == 2 ? _mm512_load_ps(bias + 16) : _mm512_setzero_ps();
+        const __m512 z = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            acc[r][0] = _mm512_add_ps(acc[r][0], bv0), acc[r][1] = _mm512_add_ps(acc[r][1], bv1);
+            if (relu) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+                acc[r][0] = _mm512_max_ps(acc[r][0], z), acc[r][1] = _mm512_max_ps(acc[r][1], z);
+        }
+    }
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++)
-        if (r < mr)
-            _mm512_storeu_ps(c + (size_t)r * ldc, acc[r]);
+        if (r < mr) {
+            _mm512_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
+            if (np == 2)
+                _mm512_storeu_ps(c + (size_t)r * ldc + 16, acc[r][1]);
+        }
+}
+
+/* The AVX2 kernel in the AVX-512 kernel's signature (one panel at a time). */
+__attribute__((target("avx2,fma"))) static void micro_avx2_np(int kc, const float *const *a, const float *b,
+                                                              size_t bstride, int np, float *c, int ldc, int mr,
+                                                              const float *bias, int first, int last, int relu)
+{
+    (void)bstride, (void)np;
+    micro_avx2(kc, a, b, c, ldc, mr, bias, first, last, relu);
 }
 #endif
+
+typedef void (*micro_np_fn)(int kc, const float *const *a, const float *b, size_t bstride, int np, float *c,
+                            int ldc, int mr, const float *bias, int first, int last, int relu);
 
 void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,
                     float *C, int ldc)
 {
-    micro_fn micro = NULL;
-    int MR = 1;
+    micro_np_fn micro = NULL;
+    int MR = 1, NP = 1; /* rows and panels per micro-tile */
 #ifdef FN_X86
     if (fn_cpu_isa() >= FN_ISA_AVX512)
-        micro = micro_avx512, MR = 12;
+        micro = micro_avx512, MR = 8, NP = 2;
     else if (fn_cpu_isa() >= FN_ISA_AVX2)
-        micro = micro_avx2, MR = 6;
+        micro = micro_avx2_np, MR = 6, NP = 1;
 #endif
     if (!micro)
         return; /* callers check fn_gemm_available() */
     const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
-    float edge[MR_MAX * NR]; /* the last panel's columns past N go here, not into C */
+    const size_t bstride = (size_t)K * NR;
+    float edge[MR_MAX * 2 * NR]; /* the last columns' tile, so nothing past N is written */
     for (int k0 = 0; k0 < K; k0 += KC) {
         const int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0, last = k0 + kc == K;
         for (int i = 0; i < M; i += MR) {
@@ -178,19 +201,20 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
             const float *a[MR_MAX];
             for (int r = 0; r < MR; r++) /* rows past M repeat row i: computed, never stored */
                 a[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + k0;
-            for (int p = p0; p < p1; p++) {
-                const float *b = B->panels + ((size_t)p * K + k0) * NR;
+            for (int p = p0; p < p1; p += NP) {
+                const int np = p1 - p < NP ? p1 - p : NP, width = np * NR;
+                const float *b = B->panels + (size_t)p * bstride + (size_t)k0 * NR, *bias = B->bias + (size_t)p * NR;
                 float *c = C + (size_t)i * ldc + (size_t)p * NR;
-                const int nr = N - p * NR < NR ? N - p * NR : NR;
-                if (nr == NR) {
-                    micro(kc, a, b, c, ldc, mr, B->bias + (size_t)p * NR, first, last, relu);
+                const int nr = N - p * NR < width ? N - p * NR : width;
+                if (nr == width) {
+                    micro(kc, a, b, bstride, np, c, ldc, mr, bias, first, last, relu);
                     continue;
                 }
                 for (int r = 0; r < mr && !first; r++)
-                    memcpy(edge + r * NR, c + (size_t)r * ldc, sizeof(float) * (size_t)nr);
-                micro(kc, a, b, edge, NR, mr, B->bias + (size_t)p * NR, first, last, relu);
+                    memcpy(edge + r * width, c + (size_t)r * ldc, sizeof(float) * (size_t)nr);
+                micro(kc, a, b, bstride, np, edge, width, mr, bias, first, last, relu);
                 for (int r = 0; r < mr; r++)
-                    memcpy(c + (size_t)r * ldc, edge + r * NR, sizeof(float) * (size_t)nr);
+                    memcpy(c + (size_t)r * ldc, edge + r * width, sizeof(float) * (size_t)nr);
             }
         }
     }
