@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# ab.sh - A/B comparison of two bench_forward binaries, interleaved in one sitting
-# (the machine is shared: alternate A and B so both see the same load), on both
+# ab.sh - comparison of bench_forward binaries (A, B, ...), interleaved in one sitting
+# (the machine is shared: alternate them so all see the same load), on both
 # networks, 1 and 2 threads, batch 1 and 16.  Prints per-configuration medians of
-# the per-invocation medians in ms/image and the ratio A/B.
+# the per-invocation medians in ms/image and each binary's speed-up over A.
 #
-#   bench/ab.sh A_BINARY B_BINARY [REPS]
+#   REPS=3 bench/ab.sh A_BINARY B_BINARY [C_BINARY ...]
 # A binary that does not know --threads (the pre-threads baseline) is given
 # OPENBLAS_NUM_THREADS=N instead; every binary also gets OPENBLAS_NUM_THREADS=N.
 # Set OPENBLAS_CORETYPE (or unset it) in the environment to choose OpenBLAS's kernels.
 set -euo pipefail
-A=$1 B=$2 REPS=${3:-3}
+BINS=("$@") REPS=${REPS:-3}
 SHARED=${FACENET_SHARED:-../shared}
 FN_JSON=$SHARED/models/keras-facenet/model.json
 FN_H5=${FN_H5:-weights/gen/keras-facenet-seed1.h5}
@@ -25,10 +25,22 @@ run() { # bin threads net batch -> ms/image
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}  $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
-printf "%-8s %-3s %-5s %10s %10s %7s\n" net thr batch "A ms/img" "B ms/img" "A/B"
+hdr=$(printf "%-8s %-3s %-5s" net thr batch)
+for ((i = 0; i < ${#BINS[@]}; i++)); do hdr+=$(printf " %9s" "ms/img[$i]"); done
+for ((i = 1; i < ${#BINS[@]}; i++)); do hdr+=$(printf " %7s" "x[$i]"); done
+echo "$hdr"
+for ((i = 0; i < ${#BINS[@]}; i++)); do echo "  [$i] ${BINS[$i]}"; done
 for net in facenet dlib; do for t in 1 2; do for b in 1 16; do
-    ra=() rb=()
-    for ((r = 0; r < REPS; r++)); do ra+=("$(run "$A" $t $net $b)"); rb+=("$(run "$B" $t $net $b)"); done
-    ma=$(printf "%s\n" "${ra[@]}" | median) mb=$(printf "%s\n" "${rb[@]}" | median)
-    printf "%-8s %-3s %-5s %10.2f %10.2f %7.2f\n" $net $t $b "$ma" "$mb" "$(echo "$ma / $mb" | bc -l)"
+    declare -A res=()
+    for ((r = 0; r < REPS; r++)); do
+        for ((i = 0; i < ${#BINS[@]}; i++)); do res[$i]+="$(run "${BINS[$i]}" $t $net $b) "; done
+    done
+    line=$(printf "%-8s %-3s %-5s" $net $t $b) med=()
+    for ((i = 0; i < ${#BINS[@]}; i++)); do
+        med[$i]=$(printf "%s\n" ${res[$i]} | median)
+        line+=$(printf " %9.2f" "${med[$i]}")
+    done
+    for ((i = 1; i < ${#BINS[@]}; i++)); do line+=$(printf " %7.2f" "$(echo "${med[0]} / ${med[$i]}" | bc -l)"); done
+    echo "$line"
+    unset res
 done; done; done

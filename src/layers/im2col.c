@@ -33,6 +33,11 @@ static void im2col_pixel(const fn_conv_geom *g, const float *img, int oy, int ox
             memset(dst, 0, sizeof(float) * (size_t)g->kw * g->c);
             continue;
         }
+        int x0 = ox * g->sw - g->pl;
+        if (g->ldi == g->c && x0 >= 0 && x0 + g->kw <= g->w) { /* the window's row is one run */
+            memcpy(dst, img + ((size_t)y * g->w + x0) * g->c, sizeof(float) * (size_t)g->kw * g->c);
+            continue;
+        }
         for (int kx = 0; kx < g->kw; kx++) {
             int x = ox * g->sw - g->pl + kx;
             if (x < 0 || x >= g->w)
