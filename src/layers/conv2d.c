@@ -160,19 +160,21 @@ void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b 
         fn_conv2d_fast(g, in, kernel, bias, act, out, scratch, scratch_stride, pool);
         return;
     }
-    /* The packed kernel's sums do not depend on the tiling: tiles can be small, and a
-     * few row tiles (a small image at batch 1) are cut into column chunks too, so every
-     * thread has work. */
-    const size_t per = (size_t)g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
-    const size_t tile = (per + tiles - 1) / tiles;
+    /* The packed kernel's sums do not depend on the tiling, so tiles run across image
+     * boundaries (nine-pixel images of a batch fill whole micro-tiles), are whole
+     * multiples of the micro-tile heights (6 and 8), and a few row tiles (a small
+     * image at batch 1) are cut into column chunks too, so every thread has work. */
+    const size_t per = (size_t)g->n * g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
+    size_t tile = (per + tiles - 1) / tiles;
+    tile = (tile + 23) / 24 * 24;
     const int threads = fn_pool_threads(pool), panels = (g->f + FN_GEMM_NR - 1) / FN_GEMM_NR;
-    const size_t row_tasks = (size_t)g->n * tiles;
+    const size_t row_tasks = (per + tile - 1) / tile;
     int chunks = 1;
     if (threads > 1 && act != FN_ACT_SOFTMAX && row_tasks < 2 * (size_t)threads) {
         chunks = (int)((2 * (size_t)threads + row_tasks - 1) / row_tasks);
         chunks = chunks > panels ? panels : chunks;
     }
-    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, tiles, tile, pb, chunks, panels};
+    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, row_tasks, tile, pb, chunks, panels};
     fn_pool_run(pool, (int)(row_tasks * (size_t)chunks), conv_task, &j);
 }
 

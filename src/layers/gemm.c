@@ -21,7 +21,7 @@
 #endif
 
 #define NR FN_GEMM_NR
-#define KC 256       /* k per block: an MR x KC block of A stays in L1 */
+#define KC 256       /* k per block (AVX2; AVX-512 takes half): B's block stays in L1 */
 #define MR_MAX 12
 
 int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out)
@@ -193,19 +193,22 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
         return; /* callers check fn_gemm_available() */
     const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
     const size_t bstride = (size_t)K * NR;
-    float edge[MR_MAX * 2 * NR]; /* the last columns' tile, so nothing past N is written */
-    for (int k0 = 0; k0 < K; k0 += KC) {
-        const int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0, last = k0 + kc == K;
-        for (int i = 0; i < M; i += MR) {
-            const int mr = M - i < MR ? M - i : MR;
-            const float *a[MR_MAX];
-            for (int r = 0; r < MR; r++) /* rows past M repeat row i: computed, never stored */
-                a[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + k0;
-            for (int p = p0; p < p1; p += NP) {
-                const int np = p1 - p < NP ? p1 - p : NP, width = np * NR;
-                const float *b = B->panels + (size_t)p * bstride + (size_t)k0 * NR, *bias = B->bias + (size_t)p * NR;
+    const int KB = NP == 2 ? KC / 2 : KC; /* the k-block of B's panels (KB x 16 NP) stays in L1 */
+    float edge[MR_MAX * 2 * NR];          /* the last columns' tile, so nothing past N is written */
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int kc = K - k0 < KB ? K - k0 : KB, first = k0 == 0, last = k0 + kc == K;
+        /* panels outer, rows inner: a block of B is read from L1 by every row block, and
+         * the rows of A stream through once per panel group */
+        for (int p = p0; p < p1; p += NP) {
+            const int np = p1 - p < NP ? p1 - p : NP, width = np * NR;
+            const float *b = B->panels + (size_t)p * bstride + (size_t)k0 * NR, *bias = B->bias + (size_t)p * NR;
+            const int nr = N - p * NR < width ? N - p * NR : width;
+            for (int i = 0; i < M; i += MR) {
+                const int mr = M - i < MR ? M - i : MR;
+                const float *a[MR_MAX];
+                for (int r = 0; r < MR; r++) /* rows past M repeat row i: computed, never stored */
+                    a[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + k0;
                 float *c = C + (size_t)i * ldc + (size_t)p * NR;
-                const int nr = N - p * NR < width ? N - p * NR : width;
                 if (nr == width) {
                     micro(kc, a, b, bstride, np, c, ldc, mr, bias, first, last, relu);
                     continue;
