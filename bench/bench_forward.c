@@ -5,6 +5,7 @@
  *
  *   bench_forward --model-json M.json --weights W.h5 [--batch N] [--runs R] [--threads T] [--reference]
  *
+ * --isa caps the instruction set of the engine's kernels (what a smaller CPU would run).
  * --threads is the engine's thread count (fn_load_opts.threads; 0 = all cores); the
  * engine keeps OpenBLAS on one thread whatever OPENBLAS_NUM_THREADS says.
  */
@@ -66,10 +67,16 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            if (fn_limit_isa(argv[++i])) {
+                fprintf(stderr, "bench_forward: --isa portable|avx2|avx512\n");
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--reference"))
             reference = 1;
         else {
-            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--threads T] [--reference]\n");
+            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--threads T] [--isa portable|avx2|avx512] [--reference]\n");
             return 2;
         }
     }

@@ -102,6 +102,9 @@ typedef struct {
     int cores;              /* online processors */
 } fn_machine;
 void fn_machine_describe(fn_machine *m);
+/* Use at most this instruction set in the engine's kernels, process-wide: "portable"
+ * (the cblas path), "avx2" or "avx512" (benchmarks, comparisons).  -1 for another name. */
+int fn_limit_isa(const char *name);
 
 /* ---- running ---- */
 /* Declared per-sample input shape (dims of -1 are set by the input at run time). */

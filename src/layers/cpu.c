@@ -52,7 +52,7 @@ const char *fn_isa_name(fn_isa isa)
     case FN_ISA_AVX2:
         return "avx2+fma";
     default:
-        return "portable C";
+        return "portable (OpenBLAS GEMM)";
     }
 }
 

@@ -13,6 +13,17 @@ int fn_net_threads(const fn_net *net)
     return net->threads;
 }
 
+int fn_limit_isa(const char *name)
+{
+    static const char *names[] = {"portable", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            fn_cpu_force_isa(i);
+            return 0;
+        }
+    return -1;
+}
+
 void fn_machine_describe(fn_machine *m)
 {
     fn_cpu_model(m->cpu, sizeof m->cpu);
