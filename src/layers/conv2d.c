@@ -88,9 +88,10 @@ void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
 }
 
 /* Output rows per task, at most: a tile's im2col (<= FN_TILE_ROWS x K floats) and
- * output stay near the cache.  Tiles never cross images and cut each image the same
- * way whatever the batch size and thread count, so an image's embedding does not
- * depend on either (OpenBLAS rounds differently for different matrix heights). */
+ * output stay near the cache.  On the cblas path tiles never cross images and cut
+ * each image the same way whatever the batch size and thread count, so an image's
+ * embedding does not depend on either (OpenBLAS rounds differently for different
+ * matrix heights); the packed path has no such constraint (fn_conv2d_packed). */
 #define FN_TILE_ROWS 192
 
 size_t fn_conv2d_tile_scratch(const fn_conv_geom *g)

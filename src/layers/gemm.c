@@ -194,7 +194,7 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
     const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
     const size_t bstride = (size_t)K * NR;
     const int KB = NP == 2 ? KC / 2 : KC; /* the k-block of B's panels (KB x 16 NP) stays in L1 */
-    float edge[MR_MAX * 2 * NR];          /* the last columns' tile, so nothing past N is written */
+    float edge[MR_MAX * 2 * NR] = {0};    /* the last columns' tile, so nothing past N is written */
     for (int k0 = 0; k0 < K; k0 += KB) {
         const int kc = K - k0 < KB ? K - k0 : KB, first = k0 == 0, last = k0 + kc == K;
         /* panels outer, rows inner: a block of B is read from L1 by every row block, and
