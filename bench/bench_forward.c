@@ -3,13 +3,15 @@
  * naive reference kernels, in one process so their ratio is measured under the same
  * conditions.  Inputs are deterministic pseudo-random values.
  *
- *   bench_forward --model-json M.json --weights W.h5 [--batch N] [--runs R] [--reference]
- *                 [--dump OUT.f32]
+ *   bench_forward --model-json M.json --weights W.h5 [--batch N] [--runs R] [--threads T]
+ *                 [--isa portable|avx2|avx512] [--reference] [--dump OUT.f32]
  *
+ * --isa caps the instruction set of the engine's kernels (what a smaller CPU would run).
+ * --threads is the engine's thread count (fn_load_opts.threads; 0 = all cores); the
+ * engine keeps OpenBLAS on one thread whatever OPENBLAS_NUM_THREADS says.
  * --dump writes the outputs of the last GEMM run (all outputs in order, raw float32),
- * for comparing with another runtime on the same input (bench/compare.sh).  The last
- * line names the OpenBLAS kernel set in use (OPENBLAS_CORETYPE or detected) and its
- * thread count (OPENBLAS_NUM_THREADS).
+ * for comparing with another runtime on the same input (bench/compare.sh).  The first
+ * line names the machine, the kernels' ISA, the threads and the BLAS with its core.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -75,7 +77,7 @@ static int bench(fn_net *net, const float *in, int batch, int runs, int referenc
 int main(int argc, char **argv)
 {
     const char *json = NULL, *weights = NULL, *dump_path = NULL;
-    int batch = 1, runs = 10, reference = 0;
+    int batch = 1, runs = 10, reference = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model-json") && i + 1 < argc)
             json = argv[++i];
@@ -87,10 +89,19 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
             dump_path = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            if (fn_limit_isa(argv[++i])) {
+                fprintf(stderr, "bench_forward: --isa portable|avx2|avx512\n");
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--reference"))
             reference = 1;
         else {
-            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--reference] [--dump F]\n");
+            fprintf(stderr, "usage: bench_forward [--model-json F] --weights F [--batch N] [--runs R] [--threads T] "
+                            "[--isa portable|avx2|avx512] [--reference] [--dump F]\n");
             return 2;
         }
     }
@@ -100,11 +111,15 @@ int main(int argc, char **argv)
     }
     fn_err err = {0};
     fn_net *net;
-    fn_load_opts o = {.model_json = json, .weights = weights};
+    fn_load_opts o = {.model_json = json, .weights = weights, .threads = threads};
     if (fn_net_load(&o, &net, &err)) {
         fprintf(stderr, "bench_forward: %s\n", err.msg);
         return 2;
     }
+    fn_machine m;
+    fn_machine_describe(&m);
+    printf("machine: %s, %d cores; kernels %s, %d thread%s; BLAS %s\n", m.cpu, m.cores, m.isa,
+           fn_net_threads(net), fn_net_threads(net) == 1 ? "" : "s", m.blas);
     fn_shape s = fn_net_input_shape(net);
     size_t per = 1;
     for (int d = 0; d < s.rank; d++)

@@ -11,7 +11,7 @@
 #   ONNX Runtime (intra-op threads = N), which also checks that its outputs agree with
 #     the facenet-c run's (bench_forward --dump; max |diff| / max |ref| <= 1e-4),
 #   facenet-c with OPENBLAS_CORETYPE unset (OpenBLAS picks the kernels for the CPU).
-# facenet-c's threads are OpenBLAS's (OPENBLAS_NUM_THREADS=N).  Each figure is the
+# facenet-c's threads are its own (bench_forward --threads N; OpenBLAS stays on one).  Each figure is the
 # median of $RUNS runs after a warm-up; with ROUNDS > 1 the whole grid is repeated
 # and the median per cell reported.  Compare figures from one invocation only: the
 # machine is shared and timing is noisy.
@@ -66,10 +66,10 @@ engine() {
     log=$TMP/engine.log
     if [ -n "$core" ]; then
         OPENBLAS_CORETYPE=$core OPENBLAS_NUM_THREADS=$t "$BUILD/bench/bench_forward" --model-json "$json" \
-            --weights "$h5" --batch "$b" --runs "$RUNS" ${dump:+--dump "$dump"} >"$log"
+            --weights "$h5" --batch "$b" --runs "$RUNS" --threads "$t" ${dump:+--dump "$dump"} >"$log"
     else
         env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$t" "$BUILD/bench/bench_forward" --model-json "$json" \
-            --weights "$h5" --batch "$b" --runs "$RUNS" ${dump:+--dump "$dump"} >"$log"
+            --weights "$h5" --batch "$b" --runs "$RUNS" --threads "$t" ${dump:+--dump "$dump"} >"$log"
     fi
     echo "$(sed -n 's/^gemm .*(\([0-9.]*\) ms\/image.*/\1/p' "$log") $(sed -n 's/^openblas core \([^,]*\),.*/\1/p' "$log")"
 }

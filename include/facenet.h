@@ -82,12 +82,29 @@ typedef struct {
      * is still read once.  Off by default: a library does not fork unasked. */
     int sandbox;
     int sandbox_timeout_s;  /* 0: 120 s */
+    /* Threads of the forward pass: 0 = one per online core.  The engine splits each
+     * convolution's output (images of a batch, tiles of rows) over its own threads and
+     * keeps OpenBLAS on one thread (openblas_set_num_threads(1): a process-wide setting). */
+    int threads;
 } fn_load_opts;
 
 int fn_net_load(const fn_load_opts *opts, fn_net **out, fn_err *err);
 /* DIR/model.json (if present) + DIR/model.h5 */
 int fn_net_load_dir(const char *dir, int no_fuse, fn_net **out, fn_err *err);
 void fn_net_free(fn_net *net);
+int fn_net_threads(const fn_net *net); /* threads the forward pass uses */
+
+/* The machine as the kernels see it, for `facenet info` and benchmarks. */
+typedef struct {
+    char cpu[64];           /* "AMD EPYC 9R45" */
+    const char *isa;        /* instruction set of the engine's own kernels: "avx2+fma" */
+    char blas[192];         /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... (core Haswell)" */
+    int cores;              /* online processors */
+} fn_machine;
+void fn_machine_describe(fn_machine *m);
+/* Use at most this instruction set in the engine's kernels, process-wide: "portable"
+ * (the cblas path), "avx2" or "avx512" (benchmarks, comparisons).  -1 for another name. */
+int fn_limit_isa(const char *name);
 
 /* ---- running ---- */
 /* Declared per-sample input shape (dims of -1 are set by the input at run time). */

@@ -247,7 +247,7 @@ static void test_option_syntax(void **state)
     assert_int_equal(run(args, &out, &err), 0);
     free(out), free(err);
     /* --threshold=0.5 and --threshold 0.5 and a prefix (--thr) are one option */
-    const char *forms[] = {"--threshold=0.5", "--threshold 0.5", "--thr=0.5"};
+    const char *forms[] = {"--threshold=0.5", "--threshold 0.5", "--thres=0.5"}; /* a unique prefix (--thr is also --threads) */
     for (int f = 0; f < 3; f++) {
         fmt(args, sizeof args, "verify %s --db %s --json %s kian %s/kian.jpg", model, db, forms[f], hh);
         int st = run(args, &out, &err);

@@ -27,6 +27,7 @@ typedef struct {
     int no_fuse;            /* --no-fuse: run every Keras layer as is */
     int arch_only;          /* --model-json without a weights file next to it: load the
                                architecture alone (info) instead of failing */
+    int threads;          /* engine threads (encode --threads); 0 = all cores */
 } fn_model_args;
 
 /* Load the model the options name; without one: $FACENET_MODEL, then

@@ -1,7 +1,6 @@
 /* cmd_encode.c - `facenet encode`: many images to an embeddings file, in batches,
  * with a progress bar on a terminal, skipping (and counting) unreadable images, and
  * sharding so several machines can split one collection. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +136,7 @@ int fn_cmd_encode(int argc, char **argv)
     fn_image_list list = {0};
     const char *outs[8], *lm_path = fn_cli_str(&a, "landmarks");
     int n_out = fn_cli_values(&a, "output", outs, 8);
-    int batch = fn_cli_get_int(&a, "batch", 16), threads = fn_cli_get_int(&a, "threads", 0);
+    int batch = fn_cli_get_int(&a, "batch", 16);
     int shard_k = 0, shard_n = 1, json = fn_cli_flag(&a, "json");
     double lm_scale = fn_cli_get_double(&a, "landmark-scale", 1.0);
     if (fn_cli_str(&a, "shard"))
@@ -161,8 +160,6 @@ int fn_cmd_encode(int argc, char **argv)
             goto done;
         }
     }
-    if (threads)
-        openblas_set_num_threads(threads);
     fn_encoder enc;
     if (fn_cli_open_encoder(&m, &enc, &err)) {
         rc = fn_cli_fail_err(&err);

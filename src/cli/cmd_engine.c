@@ -57,6 +57,10 @@ int fn_cmd_info(int argc, char **argv)
     }
     printf("layers:       %d (%d executed after folding)\n", n_layers, executed);
     printf("parameters:   %zu\n", fn_net_param_count(net));
+    fn_machine mach;
+    fn_machine_describe(&mach);
+    printf("machine:      %s, %d cores; kernels %s, %d thread%s; BLAS %s\n", mach.cpu, mach.cores, mach.isa,
+           fn_net_threads(net), fn_net_threads(net) == 1 ? "" : "s", mach.blas);
     if (planned) {
         printf("MACs/image:   %.0f (%.3f G)\n", fn_net_macs(net), fn_net_macs(net) / 1e9);
         printf("activations:  %.2f MiB planned for batch %d (%.2f MiB unplanned), scratch %.2f MiB\n",

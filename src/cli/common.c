@@ -147,7 +147,7 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
         return -1;
     if (m->arch_only && m->json && !m->weights && access(w, F_OK) != 0)
         w = NULL;
-    fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse};
+    fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse, .threads = m->threads};
     sandbox_policy(m, &o);
     return fn_net_load(&o, net, err);
 }
@@ -256,7 +256,7 @@ int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
     model_files(m, json, h5, prof, sizeof json, &j, &w);
     if (find_default(m, err))
         return -1;
-    fn_load_opts o = {.model_json = j, .weights = w};
+    fn_load_opts o = {.model_json = j, .weights = w, .threads = m->threads};
     sandbox_policy(m, &o);
     return fn_encoder_open_opts(enc, &o, prof, err);
 }

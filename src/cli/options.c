@@ -46,7 +46,6 @@ static const fn_cli_opt embed_opts[] = {
 static const fn_cli_opt encode_opts[] = {
     {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "write the embeddings to FILE.npy, .csv or .h5 (up to 8 times)"},
     {"batch", 0, FN_OPT_INT, "N", 1, 4096, "images per forward pass (default 16)"},
-    {"threads", 0, FN_OPT_INT, "N", 1, 1024, "BLAS threads (default: OpenBLAS' choice)"},
     {"shard", 0, FN_OPT_SHARD, "K/N", 0, 0, "encode every N-th image of the sorted list, from the K-th"},
     LANDMARKS,
     JSON,
@@ -71,6 +70,7 @@ static const fn_cli_opt model_opts[] = {
     {"model", 0, FN_OPT_STR, "DIR", 0, 0, "the model folder: DIR/model.json, DIR/model.h5, DIR/facenet.json"},
     {"model-json", 0, FN_OPT_STR, "FILE", 0, 0, "the architecture file (Keras model.json)"},
     {"weights", 0, FN_OPT_STR, "FILE", 0, 0, "the weights file (Keras .h5)"},
+    {"threads", 0, FN_OPT_INT, "N", 1, 1024, "threads of the forward pass (default: all cores)"},
     END,
 };
 static const fn_cli_opt help_opt[] = {
@@ -288,6 +288,8 @@ int fn_cli_parse(const char *name, int argc, char **argv, fn_cli_args *a)
             a->model.weights = optarg;
         else if (!strcmp(o->name, "no-fuse"))
             a->model.no_fuse = 1;
+        else if (!strcmp(o->name, "threads"))
+            a->model.threads = atoi(optarg); /* range-checked above */
         a->ev[a->n_ev].opt = o;
         a->ev[a->n_ev++].val = optarg;
     }

@@ -13,6 +13,7 @@
 typedef struct {
     int filters, kh, kw, sh, sw, same, use_bias;
     float *bias;      /* filters values; owned; zeros when the layer has no bias */
+    fn_packed_b pb;   /* kernel and bias packed for fn_gemm_packed (after folding), or empty */
 } conv_params;
 
 void fn_conv2d_naive(const fn_conv_geom *g, const float *in, const float *kernel,
@@ -84,6 +85,98 @@ void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
         }
     }
     add_bias(out, (size_t)g->n * g->oh * g->ow, g->f, g->ldo, bias);
+}
+
+/* Output rows per task, at most: a tile's im2col (<= FN_TILE_ROWS x K floats) and
+ * output stay near the cache.  On the cblas path tiles never cross images and cut
+ * each image the same way whatever the batch size and thread count, so an image's
+ * embedding does not depend on either (OpenBLAS rounds differently for different
+ * matrix heights); the packed path has no such constraint (fn_conv2d_packed). */
+#define FN_TILE_ROWS 192
+
+size_t fn_conv2d_tile_scratch(const fn_conv_geom *g)
+{
+    if (is_pointwise(g))
+        return 0;
+    return (size_t)FN_TILE_ROWS * g->kh * g->kw * g->c;
+}
+
+typedef struct {
+    const fn_conv_geom *g;
+    const float *in, *kernel, *bias;
+    fn_act act;
+    float *out, *scratch;
+    size_t stride, per, tiles, tile; /* rows per image, tiles per image, rows per tile */
+    const fn_packed_b *pb;           /* packed path: NULL for cblas */
+    int chunks, panels;              /* packed path: column chunks per row tile, panels of 16 */
+} conv_job;
+
+/* Task t: tile t % tiles of image t / tiles (packed path: column chunk t % chunks of
+ * row tile t / chunks). */
+static void conv_task(void *arg, int t, int thread)
+{
+    const conv_job *j = arg;
+    const fn_conv_geom *g = j->g;
+    const int K = g->kh * g->kw * g->c;
+    int chunk = 0;
+    if (j->pb)
+        chunk = t % j->chunks, t /= j->chunks;
+    const size_t end = (size_t)(t / j->tiles + 1) * j->per;
+    const size_t r0 = (size_t)(t / j->tiles) * j->per + (size_t)(t % j->tiles) * j->tile;
+    const size_t r1 = r0 + j->tile < end ? r0 + j->tile : end;
+    const float *A;
+    int lda;
+    if (is_pointwise(g)) {
+        A = j->in + r0 * g->ldi, lda = g->ldi;
+    } else {
+        float *cols = j->scratch + (size_t)thread * j->stride;
+        fn_im2col_rows(g, j->in, r0, r1, cols);
+        A = cols, lda = K;
+    }
+    float *o = j->out + r0 * g->ldo;
+    if (j->pb) {
+        int p0 = (int)((long)chunk * j->panels / j->chunks), p1 = (int)((long)(chunk + 1) * j->panels / j->chunks);
+        fn_gemm_packed((int)(r1 - r0), p0, p1, A, lda, j->pb, j->act, o, g->ldo);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), g->f, K, 1.0f, A, lda, j->kernel,
+                g->f, 0.0f, o, g->ldo);
+    fn_bias_act(o, r1 - r0, g->f, g->ldo, j->bias, j->act);
+}
+
+void fn_conv2d_fast(const fn_conv_geom *g, const float *in, const float *kernel, const float *bias,
+                    fn_act act, float *out, float *scratch, size_t scratch_stride, fn_pool *pool)
+{
+    const size_t per = (size_t)g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
+    const size_t tile = (per + tiles - 1) / tiles; /* balanced: 289 rows -> 145 + 144 */
+    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, tiles, tile, NULL, 1, 1};
+    fn_pool_run(pool, (int)(g->n * tiles), conv_task, &j);
+}
+
+void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b *pb, const float *kernel,
+                      const float *bias, fn_act act, float *out, float *scratch, size_t scratch_stride,
+                      fn_pool *pool)
+{
+    if (!pb->panels || !fn_gemm_available()) {
+        fn_conv2d_fast(g, in, kernel, bias, act, out, scratch, scratch_stride, pool);
+        return;
+    }
+    /* The packed kernel's sums do not depend on the tiling, so tiles run across image
+     * boundaries (nine-pixel images of a batch fill whole micro-tiles), are whole
+     * multiples of the micro-tile heights (6 and 8), and a few row tiles (a small
+     * image at batch 1) are cut into column chunks too, so every thread has work. */
+    const size_t per = (size_t)g->n * g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
+    size_t tile = (per + tiles - 1) / tiles;
+    tile = (tile + 23) / 24 * 24;
+    const int threads = fn_pool_threads(pool), panels = (g->f + FN_GEMM_NR - 1) / FN_GEMM_NR;
+    const size_t row_tasks = (per + tile - 1) / tile;
+    int chunks = 1;
+    if (threads > 1 && act != FN_ACT_SOFTMAX && row_tasks < 2 * (size_t)threads) {
+        chunks = (int)((2 * (size_t)threads + row_tasks - 1) / row_tasks);
+        chunks = chunks > panels ? panels : chunks;
+    }
+    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, row_tasks, tile, pb, chunks, panels};
+    fn_pool_run(pool, (int)(row_tasks * (size_t)chunks), conv_task, &j);
 }
 
 static int conv_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
@@ -196,7 +289,7 @@ static fn_conv_geom conv_geom(const fn_layer *L, const fn_shape *in, int n)
 static size_t conv_scratch(const fn_layer *L, const fn_shape *in)
 {
     fn_conv_geom g = conv_geom(L, in, 1);
-    size_t s = fn_conv2d_scratch(&g);
+    size_t s = fn_conv2d_tile_scratch(&g);
     if (fn_layer_channels_first(L))
         s += (size_t)g.h * g.w * g.c + (size_t)g.oh * g.ow * g.f;
     return s;
@@ -211,11 +304,18 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
     fn_conv_geom g = conv_geom(L, in_shape, ctx->n);
     if (!fn_layer_channels_first(L)) {
         g.ldi = in[0].ld, g.ldo = out.ld;
-        if (ctx->reference)
+        if (ctx->reference) {
             fn_conv2d_naive(&g, in[0].p, kernel, p->bias, out.p);
-        else
-            fn_conv2d_gemm(&g, in[0].p, kernel, p->bias, out.p, ctx->scratch);
-        fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+            fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+        } else {
+            /* activations with parameters (LeakyReLU, ReLU with arguments) follow in
+             * their own pass; the others run in the GEMM's epilogue */
+            const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
+            fn_conv2d_packed(&g, in[0].p, &p->pb, kernel, p->bias, own ? FN_ACT_LINEAR : L->act, out.p,
+                             ctx->scratch, ctx->scratch_stride, ctx->pool);
+            if (own)
+                fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+        }
         return;
     }
     /* channels_first: transpose each image to HWC, convolve, transpose back. */
@@ -228,11 +328,27 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
         if (ctx->reference)
             fn_conv2d_naive(&one, s_in, kernel, p->bias, s_out);
         else
-            fn_conv2d_gemm(&one, s_in, kernel, p->bias, s_out, cols);
+            fn_conv2d_packed(&one, s_in, &p->pb, kernel, p->bias, FN_ACT_LINEAR, s_out, cols, 0, NULL);
         fn_hwc_to_chw(s_out, g.f, g.oh * g.ow, out.p + n * out_sz);
         /* Keras applies the activation to the output as stored (softmax: over W) */
         fn_layer_act(L, out.p + n * out_sz, (size_t)g.f * g.oh, g.ow, g.ow);
     }
+}
+
+/* Weights are final (BatchNorm and residual scales folded in): pack them once. */
+static int conv_finalize(fn_layer *L, fn_err *err)
+{
+    conv_params *p = L->priv;
+    fn_packed_b_free(&p->pb);
+    if (!fn_gemm_available())
+        return 0;
+    const fn_weight *k = fn_layer_weight_c(L, "kernel");
+    if (!k || !k->data || !p->bias)
+        return 0;
+    int K = (int)(fn_shape_count(&k->shape) / (size_t)p->filters);
+    if (fn_gemm_pack_b(k->data, K, p->filters, p->bias, &p->pb))
+        return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory packing the kernel", L->name);
+    return 0;
 }
 
 static double conv_macs(const fn_layer *L, const fn_shape *in)
@@ -244,8 +360,10 @@ static double conv_macs(const fn_layer *L, const fn_shape *in)
 static void conv_destroy(fn_layer *L)
 {
     conv_params *p = L->priv;
-    if (p)
+    if (p) {
         free(p->bias);
+        fn_packed_b_free(&p->pb);
+    }
     free(p);
     L->priv = NULL;
 }
@@ -272,4 +390,5 @@ const fn_op fn_op_conv2d = {
     .forward = conv_forward,
     .destroy = conv_destroy,
     .macs = conv_macs,
+    .finalize = conv_finalize,
 };

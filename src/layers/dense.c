@@ -33,6 +33,38 @@ void fn_dense_gemm(size_t rows, int in, int out, const float *x, int ldx, const 
                 y[r * ldy + j] += bias[j];
 }
 
+typedef struct {
+    size_t rows;
+    int in, out, ldx, ldy, chunk;
+    const float *x, *W, *bias;
+    fn_act act;
+    float *y;
+} dense_job;
+
+/* Task t: output columns [t*chunk, (t+1)*chunk). */
+static void dense_task(void *arg, int t, int thread)
+{
+    (void)thread;
+    const dense_job *j = arg;
+    const int c0 = t * j->chunk, nc = c0 + j->chunk < j->out ? j->chunk : j->out - c0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->rows, nc, j->in, 1.0f, j->x, j->ldx,
+                j->W + c0, j->out, 0.0f, j->y + c0, j->ldy);
+    fn_bias_act(j->y + c0, j->rows, nc, j->ldy, j->bias ? j->bias + c0 : NULL, j->act);
+}
+
+void fn_dense_fast(size_t rows, int in, int out, const float *x, int ldx, const float *W,
+                   const float *bias, fn_act act, float *y, int ldy, fn_pool *pool)
+{
+    int tasks = fn_pool_threads(pool);
+    /* below ~1M multiply-adds a wake-up costs more than it saves */
+    if ((double)rows * in * out < 1e6 || out < 32 * tasks)
+        tasks = 1;
+    int chunk = (out + tasks - 1) / tasks;
+    chunk = act == FN_ACT_SOFTMAX ? out : (chunk + 15) / 16 * 16; /* softmax needs whole rows */
+    dense_job j = {rows, in, out, ldx, ldy, chunk, x, W, bias, act, y};
+    fn_pool_run(pool, (out + chunk - 1) / chunk, dense_task, &j);
+}
+
 static int dense_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
 {
     dense_params *p = calloc(1, sizeof *p);
@@ -76,11 +108,18 @@ static void dense_forward(const fn_layer *L, const fn_view *in, const fn_shape *
     const float *W = fn_layer_weight_c(L, "kernel")->data;
     const fn_weight *b = fn_layer_weight_c(L, "bias");
     const float *bias = p->use_bias && b ? b->data : NULL;
-    if (ctx->reference)
+    if (ctx->reference) {
         fn_dense_naive(rows, c, p->units, in[0].p, in[0].ld, W, bias, out.p, out.ld);
-    else
-        fn_dense_gemm(rows, c, p->units, in[0].p, in[0].ld, W, bias, out.p, out.ld);
-    fn_layer_act(L, out.p, rows, p->units, out.ld);
+        fn_layer_act(L, out.p, rows, p->units, out.ld);
+    } else {
+        /* activations with parameters (LeakyReLU, ReLU with arguments) follow in their
+         * own pass; the others run in the kernel's epilogue */
+        const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
+        fn_dense_fast(rows, c, p->units, in[0].p, in[0].ld, W, bias, own ? FN_ACT_LINEAR : L->act, out.p, out.ld,
+                      ctx->pool);
+        if (own)
+            fn_layer_act(L, out.p, rows, p->units, out.ld);
+    }
 }
 
 static double dense_macs(const fn_layer *L, const fn_shape *in)

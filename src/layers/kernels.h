@@ -9,7 +9,14 @@
 
 #include <stddef.h>
 
+#include "core/thread_pool.h"
 #include "layers/layer.h"
+
+/* The instruction set the tuned kernels use, detected once at run time (cpu.c). */
+typedef enum { FN_ISA_PORTABLE = 0, FN_ISA_AVX2 = 1, FN_ISA_AVX512 = 2 } fn_isa;
+fn_isa fn_cpu_isa(void);
+const char *fn_isa_name(fn_isa isa);      /* "avx2+fma" */
+void fn_cpu_model(char *buf, size_t cap); /* "AMD EPYC 9R45" (cpuid brand string) */
 
 /* Geometry of a 2-D convolution or pooling window over NHWC images. */
 typedef struct {
@@ -39,10 +46,53 @@ void fn_conv2d_naive(const fn_conv_geom *g, const float *in, const float *kernel
 void fn_im2col(const fn_conv_geom *g, const float *img, float *cols);
 size_t fn_conv2d_scratch(const fn_conv_geom *g); /* floats needed by fn_conv2d_gemm */
 
+/* im2col of output rows [r0, r1) of the whole batch (row r = (n*oh + oy)*ow + ox):
+ * (r1 - r0) rows of kh*kw*c columns. */
+void fn_im2col_rows(const fn_conv_geom *g, const float *in, size_t r0, size_t r1, float *cols);
+
 /* Fast convolution: 1x1/stride-1/no-pad straight into GEMM over the whole batch,
  * otherwise im2col per image + cblas_sgemm.  Same contract as fn_conv2d_naive. */
 void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
                     const float *bias, float *out, float *scratch);
+/* The engine's SGEMM (gemm.c): B (K x N, the weights) packed once into panels of
+ * FN_GEMM_NR columns, padded with zeros; bias padded likewise. */
+#define FN_GEMM_NR 16
+typedef struct {
+    int k, n;
+    float *panels;   /* ceil(n/16) panels of k x 16, 64-byte aligned */
+    float *bias;     /* ceil(n/16)*16 values (zeros past n, or all zeros) */
+} fn_packed_b;
+int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out); /* -1: no memory */
+void fn_packed_b_free(fn_packed_b *pb);
+int fn_gemm_available(void); /* the CPU runs the packed kernels (AVX2+FMA or AVX-512F) */
+/* C[0..M)[panels p0..p1) (ldc) = act(A (M x K, lda) * B + bias): columns 16*p0 ..
+ * min(16*p1, N).  Softmax needs p0 = 0, p1 = all panels. */
+void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,
+                    float *C, int ldc);
+/* Force an instruction set (tests: compare the kernels of every ISA the CPU has);
+ * -1 restores detection. */
+void fn_cpu_force_isa(int isa);
+
+/* The engine's convolution: the output rows of the whole batch cut into tiles, each
+ * tile (im2col of its rows, one GEMM, bias + activation while it is in cache) a task
+ * of the pool; thread t uses scratch + t*scratch_stride (stride >= fn_conv2d_tile_scratch).
+ * pool NULL: one thread. */
+void fn_conv2d_fast(const fn_conv_geom *g, const float *in, const float *kernel, const float *bias,
+                    fn_act act, float *out, float *scratch, size_t scratch_stride, fn_pool *pool);
+/* The same with the packed weights (and their bias) through fn_gemm_packed, when
+ * fn_gemm_available(); kernel/bias as above for the cblas path otherwise. */
+void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b *pb, const float *kernel,
+                      const float *bias, fn_act act, float *out, float *scratch, size_t scratch_stride,
+                      fn_pool *pool);
+size_t fn_conv2d_tile_scratch(const fn_conv_geom *g); /* floats per thread */
+
+/* Bias (cols values, or NULL) and activation over rows x cols [ld] in place, in one
+ * pass; relu and linear vectorised.  Same values as adding the bias, then fn_apply_act. */
+void fn_bias_act(float *out, size_t rows, int cols, int ld, const float *bias, fn_act act);
+
+/* BLAS: the engine parallelises itself, so it keeps OpenBLAS on one thread. */
+void fn_blas_single_thread(void);
+void fn_blas_info(char *buf, size_t cap); /* "OpenBLAS 0.3.21 ... (core Haswell)" */
 
 /* Depthwise convolution: input channel ci is convolved with its own dm filters, giving
  * output channels ci*dm + m (g->f = c*dm).  in (n,h,w,c)[ldi], kernel (kh,kw,c,dm),
@@ -65,6 +115,9 @@ void fn_dense_naive(size_t rows, int in, int out, const float *x, int ldx, const
                     const float *bias, float *y, int ldy);
 void fn_dense_gemm(size_t rows, int in, int out, const float *x, int ldx, const float *W,
                    const float *bias, float *y, int ldy);
+/* The engine's dense: output columns split across the pool, bias + activation fused. */
+void fn_dense_fast(size_t rows, int in, int out, const float *x, int ldx, const float *W,
+                   const float *bias, fn_act act, float *y, int ldy, fn_pool *pool);
 
 /* L2 normalisation (l2_normalize.c): each of rows vectors of cols values,
  * y = x / sqrt(max(sum x^2, 1e-12)) - Keras' rule, so a zero vector stays zero.

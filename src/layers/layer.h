@@ -9,6 +9,7 @@
  *   parse    config JSON -> private params, declares fused activation etc.
  *   infer    input shapes -> output shape; declares the weights it needs (name+shape)
  *   prepare  weights loaded and checked -> transform them once (layout, flips)
+ *   finalize after BatchNorm/scale folding: build run-time layouts (optional)
  *   scratch  floats of scratch the forward pass needs (per planned input size)
  *   forward  the computation; allocates nothing
  *   destroy  frees the private params
@@ -71,11 +72,14 @@ typedef struct {
 } fn_act_args;
 
 typedef struct fn_layer fn_layer;
+typedef struct fn_pool fn_pool; /* core/thread_pool.h */
 
 typedef struct {
     int n;                /* batch size */
-    float *scratch;       /* op scratch, size from op->scratch */
-    int reference;        /* 1 = use the naive reference kernels */
+    float *scratch;       /* op scratch: one area of op->scratch floats per thread, */
+    size_t scratch_stride; /* scratch_stride floats apart */
+    int reference;        /* 1 = use the naive reference kernels (one thread) */
+    fn_pool *pool;        /* the engine's threads (NULL: the caller's only) */
 } fn_ctx;
 
 typedef struct fn_op {
@@ -83,11 +87,13 @@ typedef struct fn_op {
     int (*parse)(fn_layer *L, const cJSON *cfg, fn_err *err);
     int (*infer)(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, fn_err *err);
     int (*prepare)(fn_layer *L, fn_err *err);                    /* optional */
-    size_t (*scratch)(const fn_layer *L, const fn_shape *in);    /* optional, per image */
+    size_t (*scratch)(const fn_layer *L, const fn_shape *in);    /* optional, per thread */
     void (*forward)(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
                     fn_view out, const fn_ctx *ctx);
     void (*destroy)(fn_layer *L);                                /* optional */
     double (*macs)(const fn_layer *L, const fn_shape *in);       /* optional, per image */
+    /* optional: the weights are final (after folding) -> run-time layouts (packed GEMM panels) */
+    int (*finalize)(fn_layer *L, fn_err *err);
 } fn_op;
 
 /* Capabilities a layer declares in parse/infer, used by the planner. */

@@ -17,7 +17,8 @@ int fn_net_run(fn_net *net, const float *input, int n, const fn_shape *in, fn_er
         return fn_fail(err, FN_E_ARG, "the model has no weights loaded");
     if (fn_net_plan(net, n, in, err))
         return -1;
-    const fn_ctx ctx = {n, net->arena + net->act_floats, net->reference};
+    const fn_ctx ctx = {n, net->arena + net->act_floats, net->scratch_stride, net->reference,
+                        net->reference ? NULL : net->pool};
     memcpy(view_of(net, net->input).p, input, sizeof(float) * n * fn_shape_count(&net->plan_in));
     for (int i = 0; i < net->n_layers; i++) {
         const fn_layer *L = &net->layers[i];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/thread_pool.h"
 #include "layers/ops.h"
 #include "net/graph.h"
 
@@ -277,6 +278,7 @@ void fn_net_free(fn_net *net)
     free(net->place);
     free(net->offset);
     free(net->arena);
+    fn_pool_free(net->pool);
     free(net->source);
     free(net->backend);
     free(net);

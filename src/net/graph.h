@@ -34,6 +34,8 @@ struct fn_net {
     size_t params;
     int weights_loaded;        /* a weights file was read (a weightless net runs without) */
     int reference;
+    int threads;               /* the engine's threads (fn_load_opts.threads resolved) */
+    struct fn_pool *pool;      /* its workers (core/thread_pool.h) */
 
     /* plan, valid for (plan_n, plan_in) */
     int planned;
@@ -42,6 +44,7 @@ struct fn_net {
     fn_place *place;           /* per layer */
     size_t *offset;            /* per layer (roots only): float offset in the arena */
     size_t act_floats, scratch_floats, naive_floats;
+    size_t scratch_stride;     /* floats of scratch per thread */
     float *arena;
     size_t arena_cap;
 };

@@ -4,7 +4,33 @@
  * info`, the tools and the benchmarks read the net only through these. */
 #include <string.h>
 
+#include "core/thread_pool.h"
+#include "layers/kernels.h"
 #include "net/graph.h"
+
+int fn_net_threads(const fn_net *net)
+{
+    return net->threads;
+}
+
+int fn_limit_isa(const char *name)
+{
+    static const char *names[] = {"portable", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            fn_cpu_force_isa(i);
+            return 0;
+        }
+    return -1;
+}
+
+void fn_machine_describe(fn_machine *m)
+{
+    fn_cpu_model(m->cpu, sizeof m->cpu);
+    m->isa = fn_isa_name(fn_cpu_isa());
+    fn_blas_info(m->blas, sizeof m->blas);
+    m->cores = fn_cpu_count();
+}
 
 fn_shape fn_net_input_shape(const fn_net *net)
 {

@@ -10,6 +10,8 @@
  *   5. prepare  each op transforms its weights once (e.g. Theano kernel flips)
  *   6. fold     BatchNorm and residual scales into convolutions,
  *               activations into their producers                      net/fuse.c
+ *   7. finalize each op builds its run-time layouts from the final weights
+ *               (convolutions pack their kernels for the GEMM)
  * Planning memory for an input size (net/plan.c) and running (net/forward.c) follow,
  * at the first run or when the caller asks. */
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include <sys/stat.h>
 
 #include "core/file.h"
+#include "core/thread_pool.h"
+#include "layers/kernels.h"
 #include "io/keras_weights.h"
 #include "net/graph.h"
 
@@ -96,12 +100,24 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
             rc = fn_wrap(err, "%s: ", o->weights);
         if (!rc && !o->no_fuse) /* 6 */
             rc = fn_net_fuse(net, err);
+        for (int i = 0; !rc && i < net->n_layers; i++) /* 7 */
+            if (net->layers[i].op->finalize && !(net->layers[i].flags & FN_L_IDENTITY) &&
+                net->layers[i].op->finalize(&net->layers[i], err))
+                rc = fn_wrap(err, "%s: ", o->weights);
         net->weights_loaded = !rc;
     }
     if (!rc) { /* point every identity layer at its final source: resolving is one step */
         for (int i = 0; i < net->n_layers; i++)
             if (net->layers[i].flags & FN_L_IDENTITY)
                 net->layers[i].in[0] = fn_net_resolve(net, net->layers[i].in[0]);
+    }
+    if (!rc) { /* threads last: the weights sandbox forks a process without them */
+        net->threads = o->threads > 0 ? o->threads : fn_cpu_count();
+        if (o->threads < 0)
+            rc = fn_fail(err, FN_E_ARG, "threads must be 0 (all cores) or positive, not %d", o->threads);
+        else
+            rc = fn_pool_create(net->threads, &net->pool, err);
+        fn_blas_single_thread(); /* the engine's threads split the work, not OpenBLAS's */
     }
     if (!rc && !net->source) {
         char buf[96];

@@ -8,7 +8,8 @@
  *  3. each buffer ("root") lives from its first write to its last read; buffers are
  *     placed greedily, largest first, at the lowest offset that overlaps no buffer
  *     alive at the same time (the plan is printed by `facenet info`);
- *  4. one scratch area, the largest any op asks for (im2col), follows.
+ *  4. scratch areas follow, one per engine thread, each the largest any op asks for
+ *     (a tile's im2col).
  * The forward pass then only walks the layers: it allocates nothing. */
 #include <limits.h>
 #include <stdlib.h>
@@ -215,7 +216,11 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
     free(bufs);
     free(slot);
 
-    size_t need = total + align_up(scratch);
+    /* one scratch area per thread (the reference kernels use the first) */
+    size_t stride = align_up(scratch), all_scratch;
+    if (fn_mul_size(stride, (size_t)(net->threads > 1 ? net->threads : 1), &all_scratch))
+        return fn_fail(err, FN_E_NOMEM, "scratch of %zu values x %d threads is too large", stride, net->threads);
+    size_t need = total + all_scratch;
     if (need > FN_MAX_ARENA_BYTES / sizeof(float))
         return fn_fail(err, FN_E_NOMEM, "planned memory of %zu MiB is too large", need * sizeof(float) >> 20);
     if (need > net->arena_cap) {
@@ -229,7 +234,8 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
         net->arena_cap = need;
     }
     net->act_floats = total;
-    net->scratch_floats = scratch;
+    net->scratch_floats = all_scratch;
+    net->scratch_stride = stride;
     net->naive_floats = naive;
     net->plan_n = n;
     net->plan_in = want;

@@ -1,0 +1,26 @@
+/* thread_pool.h - the engine's own worker threads.
+ *
+ * A pool of `threads` threads (the caller's plus threads-1 workers) runs a job of
+ * n tasks: task t goes to whichever thread takes it first, fn(arg, t, thread) with
+ * thread in [0, threads) naming the thread's scratch area.  Workers sleep on a
+ * condition variable between jobs (no spinning: the machine may be shared), and
+ * the calling thread works too, so a job of one task costs no wake-up at all.
+ * A NULL pool runs every task on the caller (thread 0). */
+#ifndef FN_THREAD_POOL_H
+#define FN_THREAD_POOL_H
+
+#include "core/error.h"
+
+typedef struct fn_pool fn_pool;
+typedef void (*fn_task_fn)(void *arg, int task, int thread);
+
+/* threads >= 1; threads == 1 makes a pool without workers. */
+int fn_pool_create(int threads, fn_pool **out, fn_err *err);
+void fn_pool_free(fn_pool *p);
+int fn_pool_threads(const fn_pool *p); /* 1 for NULL */
+/* Run tasks 0..n-1 and return when all are done.  Not reentrant: one job at a time. */
+void fn_pool_run(fn_pool *p, int n, fn_task_fn fn, void *arg);
+/* Online processors (at least 1). */
+int fn_cpu_count(void);
+
+#endif

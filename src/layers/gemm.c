@@ -1,0 +1,227 @@
+/* gemm.c - the engine's own SGEMM for convolutions: C = act(A B + bias).
+ *
+ * B (the weights, K x N) is packed once when the model is loaded, into panels of
+ * FN_GEMM_NR = 16 columns: panel p holds B[k][16p .. 16p+15] for k = 0..K-1, zeros
+ * past N.  A (im2col rows, or the pixels of a 1x1 convolution) is read in place,
+ * MR rows at a time; the micro-kernel keeps an MR x 16 block of C in registers over
+ * a block of KC values of k, and on the last block adds the bias and applies relu
+ * before the one store.  Every element of C is the sum over k in order (one fused
+ * multiply-add each) plus the bias: the same for any tile, batch or thread count.
+ *
+ *   AVX2+FMA:  MR = 6,  two 8-float registers per row (12 accumulators)
+ *   AVX-512F:  MR = 8, two panels: two 16-float registers per row (16 accumulators)
+ * chosen at run time (fn_cpu_isa); without either the caller uses cblas_sgemm. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/kernels.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FN_X86 1
+#endif
+
+#define NR FN_GEMM_NR
+#define KC 256       /* k per block (AVX2; AVX-512 takes half): B's block stays in L1 */
+#define MR_MAX 12
+
+int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out)
+{
+    memset(out, 0, sizeof *out);
+    const size_t panels = ((size_t)N + NR - 1) / NR;
+    void *p = NULL, *b = NULL;
+    if (posix_memalign(&p, 64, sizeof(float) * panels * NR * (size_t)K) ||
+        posix_memalign(&b, 64, sizeof(float) * panels * NR)) {
+        free(p);
+        return -1;
+    }
+    float *dst = p, *bb = b;
+    for (size_t q = 0; q < panels; q++)
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < NR; j++) {
+                size_t col = q * NR + (size_t)j;
+                *dst++ = col < (size_t)N ? B[(size_t)k * N + col] : 0.0f;
+            }
+    for (size_t col = 0; col < panels * NR; col++)
+        bb[col] = col < (size_t)N && bias ? bias[col] : 0.0f;
+    *out = (fn_packed_b){K, N, p, b};
+    return 0;
+}
+
+void fn_packed_b_free(fn_packed_b *pb)
+{
+    free(pb->panels);
+    free(pb->bias);
+    memset(pb, 0, sizeof *pb);
+}
+
+int fn_gemm_available(void)
+{
+    return fn_cpu_isa() >= FN_ISA_AVX2;
+}
+
+/* One micro-tile: C[mr][16 np] (ldc) op= A[mr rows](a[r] + k) * B panels (16 per k) over kc.
+ * first: start from zero (else from C); last: add bias, relu if asked, then store. */
+
+#ifdef FN_X86
+__attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *const *a, const float *b,
+                                                           float *c, int ldc, int mr, const float *bias,
+                                                           int first, int last, int relu)
+{
+    enum { MR = 6 };
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        if (first || r >= mr) {
+            acc[r][0] = _mm256_setzero_ps(), acc[r][1] = _mm256_setzero_ps();
+        } else {
+            acc[r][0] = _mm256_loadu_ps(c + (size_t)r * ldc);
+            acc[r][1] = _mm256_loadu_ps(c + (size_t)r * ldc + 8);
+        }
+    }
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    for (int k = 0; k < kc; k++, b += NR) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 x;
+        x = _mm256_broadcast_ss(a0 + k);
+        acc[0][0] = _mm256_fmadd_ps(x, b0, acc[0][0]), acc[0][1] = _mm256_fmadd_ps(x, b1, acc[0][1]);
+        x = _mm256_broadcast_ss(a1 + k);
+        acc[1][0] = _mm256_fmadd_ps(x, b0, acc[1][0]), acc[1][1] = _mm256_fmadd_ps(x, b1, acc[1][1]);
+        x = _mm256_broadcast_ss(a2 + k);
+        acc[2][0] = _mm256_fmadd_ps(x, b0, acc[2][0]), acc[2][1] = _mm256_fmadd_ps(x, b1, acc[2][1]);
+        x = _mm256_broadcast_ss(a3 + k);
+        acc[3][0] = _mm256_fmadd_ps(x, b0, acc[3][0]), acc[3][1] = _mm256_fmadd_ps(x, b1, acc[3][1]);
+        x = _mm256_broadcast_ss(a4 + k);
+        acc[4][0] = _mm256_fmadd_ps(x, b0, acc[4][0]), acc[4][1] = _mm256_fmadd_ps(x, b1, acc[4][1]);
+        x = _mm256_broadcast_ss(a5 + k);
+        acc[5][0] = _mm256_fmadd_ps(x, b0, acc[5][0]), acc[5][1] = _mm256_fmadd_ps(x, b1, acc[5][1]);
+    }
+    if (last) {
+        const __m256 bias0 = _mm256_load_ps(bias), bias1 = _mm256_load_ps(bias + 8), z = _mm256_setzero_ps();
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            acc[r][0] = _mm256_add_ps(acc[r][0], bias0), acc[r][1] = _mm256_add_ps(acc[r][1], bias1);
+            if (relu) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+                acc[r][0] = _mm256_max_ps(acc[r][0], z), acc[r][1] = _mm256_max_ps(acc[r][1], z);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm256_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
+            _mm256_storeu_ps(c + (size_t)r * ldc + 8, acc[r][1]);
+        }
+}
+
+/* AVX-512: MR = 8 rows by np = 2 panels (32 columns, two registers per row, 16
+ * accumulators): per k, 8 broadcasts and 2 loads feed 16 multiply-adds.  np = 1 for
+ * the last panel of an odd count.  bstride: floats from one panel to the next. */
+__attribute__((target("avx512f"))) static void micro_avx512(int kc, const float *const *a, const float *b,
+                                                            size_t bstride, int np, float *c, int ldc, int mr,
+                                                            const float *bias, int first, int last, int relu)
+{
+    enum { MR = 8 };
+    __m512 acc[MR][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        acc[r][0] = first || r >= mr ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc);
+        acc[r][1] = first || r >= mr || np < 2 ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc + 16);
+    }
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5], *a6 = a[6], *a7 = a[7];
+    if (np == 2) {
+        const float *b2 = b + bstride;
+        for (int k = 0; k < kc; k++, b += NR, b2 += NR) {
+            const __m512 p0 = _mm512_load_ps(b), p1 = _mm512_load_ps(b2);
+            __m512 x;
+#define FN_ROW2(r)                                                                                             \
+    x = _mm512_set1_ps(a##r[k]);                                                                               \
+    acc[r][0] = _mm512_fmadd_ps(x, p0, acc[r][0]), acc[r][1] = _mm512_fmadd_ps(x, p1, acc[r][1]);
+            FN_ROW2(0) FN_ROW2(1) FN_ROW2(2) FN_ROW2(3) FN_ROW2(4) FN_ROW2(5) FN_ROW2(6) FN_ROW2(7)
+#undef FN_ROW2
+        }
+    } else {
+        for (int k = 0; k < kc; k++, b += NR) {
+            const __m512 p0 = _mm512_load_ps(b);
+#define FN_ROW1(r) acc[r][0] = _mm512_fmadd_ps(_mm512_set1_ps(a##r[k]), p0, acc[r][0]);
+            FN_ROW1(0) FN_ROW1(1) FN_ROW1(2) FN_ROW1(3) FN_ROW1(4) FN_ROW1(5) FN_ROW1(6) FN_ROW1(7)
+#undef FN_ROW1
+        }
+    }
+    if (last) {
+        const __m512 bv0 = _mm512_load_ps(bias), bv1 = np == 2 ? _mm512_load_ps(bias + 16) : _mm512_setzero_ps();
+        const __m512 z = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            acc[r][0] = _mm512_add_ps(acc[r][0], bv0), acc[r][1] = _mm512_add_ps(acc[r][1], bv1);
+            if (relu) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+                acc[r][0] = _mm512_max_ps(acc[r][0], z), acc[r][1] = _mm512_max_ps(acc[r][1], z);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            _mm512_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
+            if (np == 2)
+                _mm512_storeu_ps(c + (size_t)r * ldc + 16, acc[r][1]);
+        }
+}
+
+/* The AVX2 kernel in the AVX-512 kernel's signature (one panel at a time). */
+__attribute__((target("avx2,fma"))) static void micro_avx2_np(int kc, const float *const *a, const float *b,
+                                                              size_t bstride, int np, float *c, int ldc, int mr,
+                                                              const float *bias, int first, int last, int relu)
+{
+    (void)bstride, (void)np;
+    micro_avx2(kc, a, b, c, ldc, mr, bias, first, last, relu);
+}
+#endif
+
+typedef void (*micro_np_fn)(int kc, const float *const *a, const float *b, size_t bstride, int np, float *c,
+                            int ldc, int mr, const float *bias, int first, int last, int relu);
+
+void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,
+                    float *C, int ldc)
+{
+    micro_np_fn micro = NULL;
+    int MR = 1, NP = 1; /* rows and panels per micro-tile */
+#ifdef FN_X86
+    if (fn_cpu_isa() >= FN_ISA_AVX512)
+        micro = micro_avx512, MR = 8, NP = 2;
+    else if (fn_cpu_isa() >= FN_ISA_AVX2)
+        micro = micro_avx2_np, MR = 6, NP = 1;
+#endif
+    if (!micro)
+        return; /* callers check fn_gemm_available() */
+    const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
+    const size_t bstride = (size_t)K * NR;
+    const int KB = NP == 2 ? KC / 2 : KC; /* the k-block of B's panels (KB x 16 NP) stays in L1 */
+    float edge[MR_MAX * 2 * NR] = {0};    /* the last columns' tile, so nothing past N is written */
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int kc = K - k0 < KB ? K - k0 : KB, first = k0 == 0, last = k0 + kc == K;
+        /* panels outer, rows inner: a block of B is read from L1 by every row block, and
+         * the rows of A stream through once per panel group */
+        for (int p = p0; p < p1; p += NP) {
+            const int np = p1 - p < NP ? p1 - p : NP, width = np * NR;
+            const float *b = B->panels + (size_t)p * bstride + (size_t)k0 * NR, *bias = B->bias + (size_t)p * NR;
+            const int nr = N - p * NR < width ? N - p * NR : width;
+            for (int i = 0; i < M; i += MR) {
+                const int mr = M - i < MR ? M - i : MR;
+                const float *a[MR_MAX];
+                for (int r = 0; r < MR; r++) /* rows past M repeat row i: computed, never stored */
+                    a[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + k0;
+                float *c = C + (size_t)i * ldc + (size_t)p * NR;
+                if (nr == width) {
+                    micro(kc, a, b, bstride, np, c, ldc, mr, bias, first, last, relu);
+                    continue;
+                }
+                for (int r = 0; r < mr && !first; r++)
+                    memcpy(edge + r * width, c + (size_t)r * ldc, sizeof(float) * (size_t)nr);
+                micro(kc, a, b, bstride, np, edge, width, mr, bias, first, last, relu);
+                for (int r = 0; r < mr; r++)
+                    memcpy(c + (size_t)r * ldc, edge + r * width, sizeof(float) * (size_t)nr);
+            }
+        }
+    }
+    if (act != FN_ACT_LINEAR && act != FN_ACT_RELU) /* the bias is in; the rest of the activations */
+        fn_apply_act(act, NULL, C + (size_t)p0 * NR, (size_t)M,
+                     (p1 * NR < N ? p1 * NR : N) - p0 * NR, ldc);
+}
