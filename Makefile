@@ -6,7 +6,9 @@
 CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -MMD -MP
+# always on, also when CFLAGS is given on the command line (the fuzz build passes it)
+FN_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -MMD -MP
+CFLAGS  += $(FN_CFLAGS)
 PKGS    := openblas libcjson hdf5 libjpeg libpng sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -93,7 +95,29 @@ weights: all
 demo: weights
 	@BUILD=$(BUILD) bash scripts/office_demo.sh
 
+# Fuzzing (fuzz/README.md): clang + libFuzzer, the library compiled with the same
+# sanitizers into $(FUZZ_BUILD)/.  `make fuzz` builds every fuzz/fuzz_*.c target, makes
+# the seeds and runs each target FUZZ_SECONDS seconds; non-zero exit on any crash,
+# leak or undefined behaviour.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+.PHONY: fuzz fuzz-build fuzz-targets
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/make_seeds.sh
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS="-O1 -g $(FN_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-targets
+fuzz-targets: $(FUZZERS) $(BUILD)/fuzz/seedgen $(CLI)
+$(BUILD)/fuzz/seedgen: $(BUILD)/fuzz/seedgen.o $(LIB)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(call obj,$(TOOL_LIB)) $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
