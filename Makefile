@@ -31,6 +31,9 @@ CLI     := $(BUILD)/facenet
 TOOLS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# LD_PRELOAD shim of the allocation-failure sweep (never sanitized: it must not come
+# before the sanitizer runtime)
+FAILMALLOC := $(BUILD)/tests/alloc/failmalloc.so
 
 .PHONY: all build-all deps test asan bench weights demo clean
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
@@ -40,7 +43,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # the install (on a fresh machine they would otherwise be empty).
 all: deps-check
 	@$(MAKE) --no-print-directory build-all
-build-all: $(LIB) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
+build-all: $(LIB) $(CLI) $(TOOLS) $(TESTS) $(BENCHES) $(FAILMALLOC)
 
 # Install missing Debian packages (no-op when everything is there).
 deps:
@@ -78,6 +81,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_L
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(FAILMALLOC): tests/alloc/failmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c11 -Wall -Wextra -shared -fPIC $< -o $@ -ldl
+
+# The whole allocation-failure sweep (every allocation of 4 CLI runs; `make test` runs
+# a stride of it): tests/alloc/sweep.sh.
+.PHONY: alloc-sweep
+alloc-sweep: all
+	@BUILD=$(BUILD) bash tests/alloc/sweep.sh
 
 # Tests need the CLI and tools too (end-to-end tests drive them).
 test: all weights check-api
