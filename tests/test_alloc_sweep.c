@@ -31,8 +31,10 @@ static void test_alloc_sweep_stride(void **state)
     if (sanitized)
         skip();
     snprintf(cmd, sizeof cmd,
-             "BUILD='%s' ALLOC_OWN_STRIDE=4 ALLOC_OTHER_STRIDE=200 bash tests/alloc/sweep.sh",
-             getenv("FACENET_BUILD") ? getenv("FACENET_BUILD") : "build");
+             "BUILD='%s' ALLOC_OUT='%s' ALLOC_OWN_STRIDE=4 ALLOC_OTHER_STRIDE=200 "
+             "bash tests/alloc/sweep.sh",
+             getenv("FACENET_BUILD") ? getenv("FACENET_BUILD") : "build",
+             tu_build("alloc-sweep-test"));
     int rc = tu_run(cmd, &out, &err);
     printf("%s", out ? out : "");
     if (rc != 0)

@@ -14,15 +14,20 @@
 # Chosen i: every ALLOC_OWN_STRIDE-th allocation made by our code (the CLI and
 # libfacenet: the first caller outside libc) and every ALLOC_OTHER_STRIDE-th of the
 # rest (libhdf5, cJSON, SQLite, libjpeg/libpng, OpenBLAS).  Defaults 1 and 1: all.
-# Problems are put down to libhdf5 when the program dies inside libhdf5 or when the
-# failed allocation was libhdf5's and it then hung or exited by itself (libhdf5 1.10
-# crashes, recurses or calls exit(-1) when its own allocations fail); those are
-# listed but do not fail the sweep.  Anything else exits 1.
+# Problems are put down to libhdf5 when the program dies inside libhdf5, or when the
+# failed allocation was libhdf5's and the program then hung, exited by itself or died
+# outside our code (libhdf5 1.10 crashes, recurses, calls exit(-1) or corrupts the
+# heap when its own allocations fail); those are listed but do not fail the sweep.
+# Anything else exits 1.
 #
 # Environment: BUILD (default build), FACENET_SHARED (default ../shared),
 # ALLOC_SCENARIOS (default "info embed encode enroll"), ALLOC_OWN_STRIDE,
-# ALLOC_OTHER_STRIDE, ALLOC_JOBS (parallel runs, default 1).
-# Output: one summary line per scenario; details in $BUILD/alloc-sweep/sweep.log.
+# ALLOC_OTHER_STRIDE, ALLOC_JOBS (parallel runs, default 1), ALLOC_OUT (work and
+# report directory, default $BUILD/alloc-sweep; emptied first).
+# Output: one summary line per scenario; details in $ALLOC_OUT/sweep.log.
+# One compound command: bash reads it whole before running it, so editing this file
+# while it runs cannot change what runs.
+{
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -34,7 +39,7 @@ SCEN=${ALLOC_SCENARIOS:-info embed encode enroll}
 case $BUILD in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
 CLI=$B/facenet
 SHIM=$B/tests/alloc/failmalloc.so
-OUT=$B/alloc-sweep
+OUT=${ALLOC_OUT:-$B/alloc-sweep}
 M=$SH/keras-real/tiny-resnet8-k2.4.0
 H=$SH/images/happy-house
 for f in "$CLI" "$SHIM" "$M/model.h5" "$H/andrew.jpg"; do
@@ -75,7 +80,9 @@ one_run() {
     if [ $rc -ne 0 ] && [ $rc -ne 2 ]; then
         if [ -f "$d/trace.sig" ]; then
             what="signal $(head -n 1 "$d/trace.sig" | cut -d' ' -f2) in $(crash_owner "$d/trace.sig")"
-            case $what in *libhdf5) verdict=libhdf5 ;; *ours) verdict=ours ;; *) verdict=other ;; esac
+            # died elsewhere (free() in another library's exit handler: a heap that
+            # the failing library corrupted): whose allocation failed decides below
+            case $what in *libhdf5) verdict=libhdf5 ;; *ours) verdict=ours ;; esac
         elif [ $rc -eq 124 ]; then
             what="hang (timeout 60 s)"
         elif [ $rc -gt 128 ] && [ $rc -lt 160 ]; then
@@ -151,3 +158,4 @@ for sc in $SCEN; do
 done
 echo "alloc-sweep: owners f = our code, h = libhdf5, j = cJSON, s = SQLite, i = libjpeg/png, b = OpenBLAS; details in $OUT/bad.*" | tee -a "$LOG"
 exit $fail
+}
