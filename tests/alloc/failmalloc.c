@@ -202,9 +202,17 @@ static void catch_fatal_signals(void)
     if (!trace_file || strlen(trace_file) + 5 > sizeof sig_file)
         return;
     snprintf(sig_file, sizeof sig_file, "%s.sig", trace_file);
+    /* an own stack, so a stack overflow (libhdf5 recursing) is caught too */
+    static char alt[1 << 16];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal;
+    sa.sa_flags = SA_ONSTACK;
     static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        signal(sigs[i], on_fatal);
+        sigaction(sigs[i], &sa, NULL);
 }
 
 typedef int (*main_fn)(int, char **, char **);
