@@ -22,6 +22,11 @@ SECS=${FUZZ_SECONDS:-60}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$FB/logs"
+# the targets' scratch files (one directory per fuzzing process) stay in the build dir
+case $FB in /*) TMPDIR=$FB/tmp ;; *) TMPDIR=$PWD/$FB/tmp ;; esac
+export TMPDIR
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
 bad=0
 printf '%-12s %10s %8s %8s  %s\n' target execs cov ft result
 for bin in "$FB"/fuzz/fuzz_*; do
