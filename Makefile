@@ -9,8 +9,9 @@ CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
 # `override`: the language, warning and dependency flags stay when CFLAGS is given on
-# the command line (make asan CFLAGS="-O1 -fsanitize=...").
-override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -MMD -MP
+# the command line (make asan CFLAGS="-O1 -fsanitize=...", the fuzz build).
+FN_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -MMD -MP
+override CFLAGS += $(FN_CFLAGS)
 PKGS    := openblas libcjson hdf5 libjpeg libpng sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -53,6 +54,9 @@ CLI     := $(BUILD)/facenet
 TOOLS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# LD_PRELOAD shim of the allocation-failure sweep (never sanitized: it must not come
+# before the sanitizer runtime)
+FAILMALLOC := $(BUILD)/tests/alloc/failmalloc.so
 
 .PHONY: all build-all deps test asan bench bench-compare ort weights demo clean install uninstall FORCE
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
@@ -62,7 +66,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # the install (on a fresh machine they would otherwise be empty).
 all: deps-check
 	@$(MAKE) --no-print-directory build-all
-build-all: $(LIB) $(SO) $(CLI) $(TOOLS) $(TESTS) $(BENCHES)
+build-all: $(LIB) $(SO) $(CLI) $(TOOLS) $(TESTS) $(BENCHES) $(FAILMALLOC)
 
 # Install missing Debian packages (no-op when everything is there).
 deps:
@@ -133,6 +137,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_L
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(FAILMALLOC): tests/alloc/failmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c11 -Wall -Wextra -shared -fPIC $< -o $@ -ldl
+
+# The whole allocation-failure sweep (every allocation of 4 CLI runs; `make test` runs
+# a stride of it): tests/alloc/sweep.sh.
+.PHONY: alloc-sweep
+alloc-sweep: all
+	@BUILD=$(BUILD) bash tests/alloc/sweep.sh
 
 # Tests need the CLI and tools too (end-to-end tests drive them).  ONNX Runtime is
 # installed like the weights (npm); if that fails test_keras2onnx skips its ONNX
@@ -208,7 +222,29 @@ uninstall:
 	@for d in $(DESTDIR)$(MODELDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 	    [ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || echo "uninstall: $$d kept (not empty)"; done
 
+# Fuzzing (fuzz/README.md): clang + libFuzzer, the library compiled with the same
+# sanitizers into $(FUZZ_BUILD)/.  `make fuzz` builds every fuzz/fuzz_*.c target, makes
+# the seeds and runs each target FUZZ_SECONDS seconds; non-zero exit on any crash,
+# leak or undefined behaviour.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+.PHONY: fuzz fuzz-build fuzz-targets
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/make_seeds.sh
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS="-O1 -g $(FN_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-targets
+fuzz-targets: $(FUZZERS) $(BUILD)/fuzz/seedgen $(CLI)
+$(BUILD)/fuzz/seedgen: $(BUILD)/fuzz/seedgen.o $(LIB)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(call obj,$(TOOL_LIB)) $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

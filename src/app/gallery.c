@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -155,6 +156,8 @@ int fn_gallery_open(const char *path, int create, fn_gallery **out, fn_err *err)
     if (!path || !*path)
         return fn_fail(err, FN_E_ARG, "gallery: empty file name");
     int is_new;
+    struct stat before;
+    const int existed = stat(path, &before) == 0;
     if (gal_precheck_file(path, create, &is_new, err))
         return -1;
     fn_gallery *g = calloc(1, sizeof *g);
@@ -224,6 +227,12 @@ int fn_gallery_open(const char *path, int create, fn_gallery **out, fn_err *err)
     return 0;
 fail:
     fn_gallery_close(g);
+    /* A file this call created but could not make a gallery of (out of memory or
+     * disk while creating the tables) is still empty: remove it rather than leave
+     * a 0-byte gallery behind.  Not empty: another process made it meanwhile. */
+    struct stat after;
+    if (!existed && stat(path, &after) == 0 && S_ISREG(after.st_mode) && after.st_size == 0)
+        unlink(path);
     return -1;
 }
 
@@ -334,9 +343,10 @@ int gal_read_model(fn_gallery *g, int *has, char *fp, int *dim, fn_err *err)
             errno = 0;
             long d = strtol(v, &end, 10);
             if (errno || *end || end == v || d < 1 || d > FN_GALLERY_MAX_DIM) {
+                /* the message quotes v, which finalize frees: write it first */
+                fn_fail(err, FN_E_FORMAT, "%s: corrupt dimension record '%.40s'", g->path, v);
                 sqlite3_finalize(st);
-                return fn_fail(err, FN_E_FORMAT, "%s: corrupt dimension record '%.40s'",
-                               g->path, v);
+                return -1;
             }
             *dim = (int)d;
             have_dim = 1;

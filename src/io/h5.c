@@ -10,15 +10,14 @@
 #define FN_H5_MAX_NAMES 1000000 /* a sane upper bound for one name list */
 #define FN_H5_MAX_STRLEN (64u << 20)
 
-static void quiet_hdf5(void)
-{
-    /* HDF5 prints its error stack to stderr by default; we report our own. */
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
 int fn_h5_open(const char *path, hid_t *file, fn_err *err)
 {
-    quiet_hdf5();
+    /* HDF5 prints its error stack to stderr by default; we report our own.  This
+     * first call also initialises libhdf5: if that fails (out of memory) every later
+     * call would fail and print its stack, so stop here. */
+    if (H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0)
+        return fn_fail(err, FN_E_NOMEM, "%s: libhdf5 could not initialise (out of memory?)",
+                       path);
     int fd = fn_open_regular(path, err); /* a FIFO would block libhdf5's open */
     if (fd < 0)
         return -1;

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# sweep.sh - allocation-failure sweep of the CLI: for each scenario, count the
+# allocations main makes (tests/alloc/failmalloc.so, FACENET_FAIL_ALLOC=0) and note
+# who makes each one, then run the scenario again once per chosen i with the i-th
+# allocation failing, and check:
+#   - exit status 0 or 2 (never a signal, an abort, a hang or another status);
+#   - on status 2, stderr is exactly one line;
+#   - enroll: the gallery is absent or passes `facenet db check` (never half-made or
+#     0 bytes).
+# Scenarios (small model: keras-real tiny-resnet8-k2.4.0, a full-model .h5; sandbox
+# off): info, embed (its raw input), encode (3 course photos), enroll (2 photos into a
+# fresh gallery).
+#
+# Chosen i: every ALLOC_OWN_STRIDE-th allocation made by our code (the CLI and
+# libfacenet: the first caller outside libc) and every ALLOC_OTHER_STRIDE-th of the
+# rest (libhdf5, cJSON, SQLite, libjpeg/libpng, OpenBLAS).  Defaults 1 and 1: all.
+# Problems are put down to libhdf5 when the program dies inside libhdf5, or when the
+# failed allocation was libhdf5's and the program then hung, exited by itself or died
+# outside our code (libhdf5 1.10 crashes, recurses, calls exit(-1) or corrupts the
+# heap when its own allocations fail); those are listed but do not fail the sweep.
+# Anything else exits 1.
+#
+# Environment: BUILD (default build), FACENET_SHARED (default ../shared),
+# ALLOC_SCENARIOS (default "info embed encode enroll"), ALLOC_OWN_STRIDE,
+# ALLOC_OTHER_STRIDE, ALLOC_JOBS (parallel runs, default 1), ALLOC_OUT (work and
+# report directory, default $BUILD/alloc-sweep; emptied first).
+# Output: one summary line per scenario; details in $ALLOC_OUT/sweep.log.
+# One compound command: bash reads it whole before running it, so editing this file
+# while it runs cannot change what runs.
+{
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SH=${FACENET_SHARED:-../shared}
+OWN=${ALLOC_OWN_STRIDE:-1}
+OTHER=${ALLOC_OTHER_STRIDE:-1}
+JOBS=${ALLOC_JOBS:-1}
+SCEN=${ALLOC_SCENARIOS:-info embed encode enroll}
+case $BUILD in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
+CLI=$B/facenet
+SHIM=$B/tests/alloc/failmalloc.so
+OUT=${ALLOC_OUT:-$B/alloc-sweep}
+M=$SH/keras-real/tiny-resnet8-k2.4.0
+H=$SH/images/happy-house
+for f in "$CLI" "$SHIM" "$M/model.h5" "$H/andrew.jpg"; do
+    [ -e "$f" ] || { echo "alloc-sweep: $f is missing" >&2; exit 1; }
+done
+rm -rf "$OUT"
+mkdir -p "$OUT"
+LOG=$OUT/sweep.log
+export FACENET_NO_SANDBOX=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+M=$(cd "$M" && pwd) H=$(cd "$H" && pwd)
+
+# The command of a scenario, run in directory $1 (enroll's gallery lives there).
+scenario_cmd() {
+    case $2 in
+    info) echo "$CLI info --weights $M/model.h5" ;;
+    embed) echo "$CLI embed --weights $M/model.h5 --raw $M/input.f32" ;;
+    encode) echo "$CLI encode --weights $M/model.h5 $H/andrew.jpg $H/kian.jpg $H/danielle.png" ;;
+    enroll) echo "$CLI enroll --weights $M/model.h5 --db $1/g.db bob $H/andrew.jpg $H/kian.jpg" ;;
+    esac
+}
+
+# Who owns the first stack frame outside libc and the shim in a backtrace file.
+crash_owner() {
+    grep -v -E 'libc\.so|failmalloc|^signal' "$1" | head -n 1 |
+        sed -e 's/.*libhdf5.*/libhdf5/' -e 's/.*facenet.*/ours/' -e 's/.*\/\(lib[a-z0-9_]*\).*/\1/'
+}
+
+# One run: scenario $1, failing allocation $2 whose owner letter is $3.  Prints one
+# result line: "<i> <owner> ok|ours|libhdf5|other <what>".
+one_run() {
+    local sc=$1 i=$2 who=$3 d rc lines verdict what
+    d=$(mktemp -d "$OUT/run.XXXXXX")
+    FACENET_FAIL_ALLOC=$i FACENET_FAIL_ALLOC_TRACE=$d/trace LD_PRELOAD=$SHIM \
+        timeout 60 $(scenario_cmd "$d" "$sc") >"$d/out" 2>"$d/err" </dev/null
+    rc=$?
+    lines=$(wc -l <"$d/err")
+    verdict=ok what="exit $rc"
+    if [ $rc -ne 0 ] && [ $rc -ne 2 ]; then
+        if [ -f "$d/trace.sig" ]; then
+            what="signal $(head -n 1 "$d/trace.sig" | cut -d' ' -f2) in $(crash_owner "$d/trace.sig")"
+            # died elsewhere (free() in another library's exit handler: a heap that
+            # the failing library corrupted): whose allocation failed decides below
+            case $what in *libhdf5) verdict=libhdf5 ;; *ours) verdict=ours ;; esac
+        elif [ $rc -eq 124 ]; then
+            what="hang (timeout 60 s)"
+        elif [ $rc -gt 128 ] && [ $rc -lt 160 ]; then
+            what="signal $((rc - 128))"
+        elif [ $rc -eq 255 ]; then
+            what="exit 255 (exit(-1))"
+        fi
+        if [ $verdict = ok ]; then
+            case $who in h) verdict=libhdf5 ;; f) verdict=ours ;; *) verdict=other ;; esac
+        fi
+    elif [ $rc -eq 2 ] && [ "$lines" -ne 1 ]; then
+        what="exit 2 with $lines stderr lines"
+        if grep -q 'HDF5-DIAG' "$d/err"; then verdict=libhdf5; else verdict=ours; fi
+    fi
+    if [ $verdict = ok ] && [ "$sc" = enroll ] && [ -e "$d/g.db" ]; then
+        if [ ! -s "$d/g.db" ]; then
+            verdict=ours what="exit $rc, gallery left with 0 bytes"
+        elif ! FACENET_FAIL_ALLOC= "$CLI" db check --db "$d/g.db" >/dev/null 2>&1; then
+            verdict=ours what="exit $rc, gallery fails db check"
+        fi
+    fi
+    echo "$i $who $verdict $what"
+    if [ $verdict != ok ]; then
+        {
+            echo "== $sc i=$i owner=$who: $verdict: $what"
+            head -c 600 "$d/err"
+            [ -f "$d/trace" ] && head -n 12 "$d/trace"
+            [ -f "$d/trace.sig" ] && head -n 16 "$d/trace.sig"
+        } >"$d/report"
+        mv "$d/report" "$OUT/bad.$sc.$i"
+    fi
+    rm -rf "$d"
+}
+export -f one_run scenario_cmd crash_owner
+export CLI SHIM OUT M H
+
+fail=0
+echo "alloc-sweep: strides own=$OWN other=$OTHER" | tee "$LOG"
+for sc in $SCEN; do
+    d=$(mktemp -d "$OUT/count.XXXXXX")
+    FACENET_FAIL_ALLOC=0 FACENET_FAIL_ALLOC_COUNT=$d/count FACENET_FAIL_ALLOC_MAP=$d/map \
+        LD_PRELOAD=$SHIM $(scenario_cmd "$d" "$sc") >/dev/null 2>&1
+    rc=$?
+    if [ $rc -ne 0 ] || [ ! -s "$d/map" ]; then
+        echo "alloc-sweep: $sc: the run without failures did not succeed (exit $rc)" | tee -a "$LOG"
+        fail=1
+        continue
+    fi
+    cp "$d/map" "$OUT/map.$sc"
+    rm -rf "$d"
+    n=$(wc -c <"$OUT/map.$sc")
+    # chosen indices with their owner letters
+    awk -v own="$OWN" -v other="$OTHER" '{
+        n = split($0, c, "")
+        for (i = 1; i <= n; i++) {
+            if (c[i] == "f") { if (nf++ % own == 0) print i, c[i] }
+            else if (no++ % other == 0) print i, c[i]
+        }
+    }' "$OUT/map.$sc" >"$OUT/chosen.$sc"
+    # (bash's own "Segmentation fault" notices go to the log)
+    xargs -P "$JOBS" -n 2 bash -c "one_run $sc \"\$0\" \"\$1\"" <"$OUT/chosen.$sc" >"$OUT/results.$sc" 2>>"$LOG"
+    runs=$(wc -l <"$OUT/results.$sc")
+    summary=$(awk '{k = $3; if ($3 != "ok") k = $3 ":" $2; c[k]++} END {for (k in c) printf "%s=%d ", k, c[k]}' "$OUT/results.$sc")
+    exits=$(awk '$3 == "ok" {c[$5]++} END {for (k in c) printf "exit %s: %d, ", k, c[k]}' "$OUT/results.$sc")
+    owners=$(fold -w1 "$OUT/map.$sc" | sort | uniq -c | awk '{printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1}')
+    echo "alloc-sweep: $sc: $n allocations ($owners), $runs runs: ${summary}(${exits%, })" | tee -a "$LOG"
+    if awk '$3 == "ours" || $3 == "other" {bad = 1} END {exit !bad}' "$OUT/results.$sc"; then
+        fail=1
+        awk '$3 == "ours" || $3 == "other"' "$OUT/results.$sc" | head -n 20 | sed "s/^/  $sc i=/" | tee -a "$LOG"
+    fi
+    awk '$3 == "libhdf5"' "$OUT/results.$sc" | cut -d' ' -f4- | sort | uniq -c |
+        sed "s/^/  $sc libhdf5: /" | tee -a "$LOG"
+done
+echo "alloc-sweep: owners f = our code, h = libhdf5, j = cJSON, s = SQLite, i = libjpeg/png, b = OpenBLAS; details in $OUT/bad.*" | tee -a "$LOG"
+exit $fail
+}
