@@ -232,7 +232,10 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
 FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 .PHONY: fuzz fuzz-build fuzz-targets
-fuzz: fuzz-build
+fuzz: fuzz-deps fuzz-build
+.PHONY: fuzz-deps
+fuzz-deps:
+	@command -v clang >/dev/null && [ -n "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a | grep /)" ] || bash scripts/setup.sh --fuzz
 	@FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/make_seeds.sh
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 fuzz-build:

@@ -3,9 +3,14 @@
 # Idempotent: does nothing when every package is already installed.
 # python3-numpy is for examples/python (its test runs with or without it).
 # --list prints the package names, one a line (scripts/check-fresh.sh reads them).
+# --fuzz installs what `make fuzz` needs instead (clang and its libFuzzer runtime).
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libhdf5-dev libcmocka-dev
       libjpeg-dev libpng-dev libsqlite3-dev nodejs npm python3-numpy)
+if [ "${1:-}" = --fuzz ]; then
+    pkgs=(clang libclang-rt-dev)
+    shift
+fi
 if [ "${1:-}" = --list ]; then
     printf '%s\n' "${pkgs[@]}"
     exit 0
