@@ -2,7 +2,13 @@
 # fetch_weights.sh - fetch the dlib ResNet face-recognition weights shipped in the npm
 # package @vladmandic/face-api 1.7.15, check them against weights/SHA256SUMS and convert
 # them with $BUILD/tools/faceapi2keras into weights/dlib-resnet/{model.json,model.h5,
-# facenet.json}.  Run by `make weights` (which builds the converter first).
+# facenet.json}.  Run by `make weights` (which builds the converters first).
+#
+# The same package's detection and landmark nets (SSD MobileNetV1, tiny face detector,
+# 68-point landmarks and their tiny variant) are converted too, by
+# $BUILD/tools/faceapi_nets2keras into weights/{ssd-mobilenetv1,tiny-face-detector,
+# face-landmark-68,face-landmark-68-tiny}/ (docs/detection.md) - each one whose model
+# files SHA256SUMS lists (all four in the committed SHA256SUMS).
 #
 # Quick and idempotent: the npm tarball is cached in weights/.cache/ and not fetched
 # again while the files extracted from it verify; the conversion is skipped while its
@@ -33,6 +39,12 @@ BIN=model/face_recognition_model.bin
 MEMBERS=("package/$MANIFEST" "package/$BIN" package/package.json package/LICENSE
          package/src/faceRecognitionNet package/src/ops package/src/common
          package/dist/tfjs.esm.js)
+CONV_NETS=$BUILD/tools/faceapi_nets2keras
+# Detection/landmark nets: output folder, face-api model name, the sources that define it.
+NETS=("ssd-mobilenetv1 ssd_mobilenetv1_model src/ssdMobilenetv1"
+      "tiny-face-detector tiny_face_detector_model src/tinyFaceDetector src/tinyYolov2"
+      "face-landmark-68 face_landmark_68_model src/faceLandmarkNet src/faceFeatureExtractor src/faceProcessor"
+      "face-landmark-68-tiny face_landmark_68_tiny_model src/faceLandmarkNet src/faceFeatureExtractor src/faceProcessor")
 
 die() {
     echo "fetch_weights: $*" >&2
@@ -48,6 +60,19 @@ trap cleanup EXIT
 
 [ -x "$CONV" ] || die "converter $CONV is not built (run make)"
 [ -f "$SUMS" ] || die "$SUMS is missing"
+# the nets SHA256SUMS lists, and their files in the tarball
+LISTED=()
+for spec in "${NETS[@]}"; do
+    read -r _ model srcs <<<"$spec"
+    if grep -q " model/$model-weights_manifest.json\$" "$SUMS"; then
+        LISTED+=("$spec")
+        MEMBERS+=("package/model/$model-weights_manifest.json" "package/model/$model.bin")
+        for d in $srcs; do
+            case " ${MEMBERS[*]} " in *" package/$d "*) ;; *) MEMBERS+=("package/$d") ;; esac
+        done
+    fi
+done
+[ ${#LISTED[@]} -eq 0 ] || [ -x "$CONV_NETS" ] || die "converter $CONV_NETS is not built (run make)"
 SUMS_ABS=$(cd "$(dirname "$SUMS")" && pwd)/$(basename "$SUMS")
 mkdir -p "$CACHE"
 # npm pack runs in its own directory: keep the cache paths absolute.
@@ -121,29 +146,51 @@ if ! verify >/dev/null; then
     fi
 fi
 
+# up_to_date OUT DEPS...: every output file of OUT is newer than every dependency.
 up_to_date() {
-    local f dep
-    for f in model.json model.h5 facenet.json; do
-        [ -f "$OUT/$f" ] || return 1
-        for dep in "$SRC/$MANIFEST" "$SRC/$BIN" "$CONV"; do
-            [ "$OUT/$f" -nt "$dep" ] || return 1
+    local out=$1 f dep
+    shift
+    for f in "$out"/*; do
+        [ -f "$f" ] || return 1
+        for dep in "$@"; do
+            [ "$f" -nt "$dep" ] || return 1
         done
     done
+    [ -f "$out/model.json" ] && [ -f "$out/model.h5" ] && [ -f "$out/facenet.json" ]
 }
-if up_to_date; then
+
+# install NAME CMD...: run CMD with a fresh temporary directory inside weights/ as its last
+# argument, then rename that directory to weights/NAME (the old one, if any, goes away).
+install() {
+    local name=$1 new old
+    shift
+    new=$(mktemp -d "$WEIGHTS_DIR/.$name.new.XXXXXX")
+    TMPS+=("$new")
+    # The converters print their own one-line error naming the file and tensor.
+    "$@" "$new" >/dev/null || exit 1
+    chmod 755 "$new"
+    if [ -e "$WEIGHTS_DIR/$name" ]; then
+        old=$(mktemp -d "$WEIGHTS_DIR/.$name.old.XXXXXX")
+        TMPS+=("$old")
+        mv "$WEIGHTS_DIR/$name" "$old/"
+    fi
+    mv "$new" "$WEIGHTS_DIR/$name"
+}
+
+if up_to_date "$OUT" "$SRC/$MANIFEST" "$SRC/$BIN" "$CONV"; then
     echo "fetch_weights: $OUT is up to date"
-    exit 0
+else
+    install dlib-resnet "$CONV" "$SRC/$MANIFEST"
+    echo "fetch_weights: wrote $OUT/{model.json,model.h5,facenet.json} from $PKG@$VERSION"
 fi
 
-new=$(mktemp -d "$WEIGHTS_DIR/.dlib-resnet.new.XXXXXX")
-TMPS+=("$new")
-# The converter prints its own one-line error naming the file and tensor.
-"$CONV" "$SRC/$MANIFEST" "$new" >/dev/null || exit 1
-chmod 755 "$new"
-if [ -e "$OUT" ]; then
-    old=$(mktemp -d "$WEIGHTS_DIR/.dlib-resnet.old.XXXXXX")
-    TMPS+=("$old")
-    mv "$OUT" "$old/"
-fi
-mv "$new" "$OUT"
-echo "fetch_weights: wrote $OUT/{model.json,model.h5,facenet.json} from $PKG@$VERSION"
+for spec in "${LISTED[@]+"${LISTED[@]}"}"; do
+    read -r name model _ <<<"$spec"
+    m=$SRC/model/$model-weights_manifest.json
+    if up_to_date "$WEIGHTS_DIR/$name" "$m" "$SRC/model/$model.bin" "$CONV_NETS"; then
+        echo "fetch_weights: $WEIGHTS_DIR/$name is up to date"
+    else
+        install "$name" "$CONV_NETS" "$name" "$m"
+        echo "fetch_weights: wrote $WEIGHTS_DIR/$name/ from $PKG@$VERSION $model"
+    fi
+done

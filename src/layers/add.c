@@ -40,7 +40,7 @@ static void add_forward(const fn_layer *L, const fn_view *in, const fn_shape *in
                 o[i] += x[i];
         }
     }
-    fn_apply_act(L->act, out.p, rows, cols, out.ld);
+    fn_layer_act(L, out.p, rows, cols, out.ld);
 }
 
 const fn_op fn_op_add = {.class_name = "Add", .parse = add_parse, .infer = add_infer, .forward = add_forward};

@@ -115,7 +115,7 @@ static void bn_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_
             out.p[i] = in[0].p[i] * p->mul[ch] + p->add[ch];
         }
     }
-    fn_apply_act(L->act, out.p, rows, cols, out.ld);
+    fn_layer_act(L, out.p, rows, cols, out.ld);
 }
 
 static void bn_destroy(fn_layer *L)

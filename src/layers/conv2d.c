@@ -215,7 +215,7 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
             fn_conv2d_naive(&g, in[0].p, kernel, p->bias, out.p);
         else
             fn_conv2d_gemm(&g, in[0].p, kernel, p->bias, out.p, ctx->scratch);
-        fn_apply_act(L->act, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+        fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
         return;
     }
     /* channels_first: transpose each image to HWC, convolve, transpose back. */
@@ -231,7 +231,7 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
             fn_conv2d_gemm(&one, s_in, kernel, p->bias, s_out, cols);
         fn_hwc_to_chw(s_out, g.f, g.oh * g.ow, out.p + n * out_sz);
         /* Keras applies the activation to the output as stored (softmax: over W) */
-        fn_apply_act(L->act, out.p + n * out_sz, (size_t)g.f * g.oh, g.ow, g.ow);
+        fn_layer_act(L, out.p + n * out_sz, (size_t)g.f * g.oh, g.ow, g.ow);
     }
 }
 

@@ -80,7 +80,7 @@ static void dense_forward(const fn_layer *L, const fn_view *in, const fn_shape *
         fn_dense_naive(rows, c, p->units, in[0].p, in[0].ld, W, bias, out.p, out.ld);
     else
         fn_dense_gemm(rows, c, p->units, in[0].p, in[0].ld, W, bias, out.p, out.ld);
-    fn_apply_act(L->act, out.p, rows, p->units, out.ld);
+    fn_layer_act(L, out.p, rows, p->units, out.ld);
 }
 
 static double dense_macs(const fn_layer *L, const fn_shape *in)

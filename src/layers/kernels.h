@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "layers/layer.h"
+
 /* Geometry of a 2-D convolution or pooling window over NHWC images. */
 typedef struct {
     int n, h, w, c;   /* input batch, height, width, channels */
@@ -41,6 +43,17 @@ size_t fn_conv2d_scratch(const fn_conv_geom *g); /* floats needed by fn_conv2d_g
  * otherwise im2col per image + cblas_sgemm.  Same contract as fn_conv2d_naive. */
 void fn_conv2d_gemm(const fn_conv_geom *g, const float *in, const float *kernel,
                     const float *bias, float *out, float *scratch);
+
+/* Depthwise convolution: input channel ci is convolved with its own dm filters, giving
+ * output channels ci*dm + m (g->f = c*dm).  in (n,h,w,c)[ldi], kernel (kh,kw,c,dm),
+ * bias (c*dm) or NULL -> out (n,oh,ow,c*dm)[ldo].  Naive: double accumulation per
+ * output value; fast: float accumulation over whole pixel rows (vectorisable). */
+void fn_depthwise_naive(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
+                        const float *bias, float *out);
+void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
+                       const float *bias, float *out);
+/* Window geometry of an (h, w, c) input for n images (f, ldo left 0 for the caller). */
+fn_conv_geom fn_depthwise_geom(int kh, int kw, int sh, int sw, int same, const fn_shape *in, int n);
 
 /* Pooling over NHWC (f unused; output channels = c).  Average pooling divides by the
  * number of window cells inside the image (TensorFlow's 'same' behaviour). */

@@ -68,7 +68,7 @@ static void l2n_forward(const fn_layer *L, const fn_view *in, const fn_shape *in
     const int cols = in_shape[0].d[in_shape[0].rank - 1];
     const size_t rows = (size_t)ctx->n * (fn_shape_count(&in_shape[0]) / (size_t)cols);
     fn_l2_normalize_rows(in[0].p, in[0].ld, out.p, out.ld, rows, cols);
-    fn_apply_act(L->act, out.p, rows, cols, out.ld);
+    fn_layer_act(L, out.p, rows, cols, out.ld);
 }
 
 const fn_op fn_op_l2_normalize = {

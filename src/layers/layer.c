@@ -224,8 +224,10 @@ static void softmax_row(float *p, int n)
         p[i] = (float)(p[i] / s);
 }
 
-void fn_apply_act(fn_act act, float *p, size_t rows, int cols, int ld)
+void fn_apply_act(fn_act act, const fn_act_args *args, float *p, size_t rows, int cols, int ld)
 {
+    static const fn_act_args none = {0.0f, INFINITY, 0.0f};
+    const fn_act_args *a = args ? args : &none;
     if (act == FN_ACT_LINEAR)
         return;
     for (size_t r = 0; r < rows; r++) {
@@ -262,10 +264,26 @@ void fn_apply_act(fn_act act, float *p, size_t rows, int cols, int ld)
         case FN_ACT_SOFTMAX:
             softmax_row(x, cols);
             break;
+        case FN_ACT_LEAKY:
+            for (int i = 0; i < cols; i++)
+                x[i] = x[i] > 0 ? x[i] : a->slope * x[i];
+            break;
+        case FN_ACT_RELU_ARGS:
+            /* Keras' backend relu: x * (x > threshold), clipped to max_value, minus
+             * slope * relu(threshold - x); with threshold >= 0 that is this. */
+            for (int i = 0; i < cols; i++)
+                x[i] = x[i] > a->threshold ? (x[i] < a->max_value ? x[i] : a->max_value)
+                                           : a->slope * (x[i] - a->threshold);
+            break;
         case FN_ACT_LINEAR:
             break;
         }
     }
+}
+
+void fn_layer_act(const fn_layer *L, float *p, size_t rows, int cols, int ld)
+{
+    fn_apply_act(L->act, &L->act_args, p, rows, cols, ld);
 }
 
 void fn_layer_hwc(const fn_layer *L, const fn_shape *s, int *h, int *w, int *c)

@@ -57,8 +57,18 @@ typedef enum {
     FN_ACT_RELU6,
     FN_ACT_ELU,
     FN_ACT_SELU,
-    FN_ACT_SOFTPLUS
+    FN_ACT_SOFTPLUS,
+    FN_ACT_LEAKY,         /* x > 0 ? x : slope*x            (LeakyReLU; args.slope) */
+    FN_ACT_RELU_ARGS      /* Keras ReLU(max_value, threshold, negative_slope):
+                           * x > threshold ? min(x, max_value) : slope*(x - threshold) */
 } fn_act;
+
+/* Parameters of the parameterised activations (unused by the others). */
+typedef struct {
+    float slope;          /* negative slope (LeakyReLU alpha, ReLU negative_slope) */
+    float max_value;      /* ReLU: upper clip, INFINITY when none */
+    float threshold;      /* ReLU: threshold (>= 0) */
+} fn_act_args;
 
 typedef struct fn_layer fn_layer;
 
@@ -100,6 +110,7 @@ struct fn_layer {
     int n_w;
     fn_weight w[FN_MAX_WEIGHTS];
     fn_act act;                /* fused activation applied at the end of forward */
+    fn_act_args act_args;      /* its parameters (FN_ACT_LEAKY, FN_ACT_RELU_ARGS) */
     unsigned flags;
     const char *fused_into;    /* for identity layers: why they vanished (info view) */
     char *data_format;         /* "channels_last"/"channels_first" where relevant */
@@ -133,7 +144,10 @@ int fn_cfg_pair(const fn_layer *L, const cJSON *cfg, const char *key, int def, i
 int fn_cfg_data_format(fn_layer *L, const cJSON *cfg, fn_err *err); /* sets L->data_format */
 int fn_layer_channels_first(const fn_layer *L);
 
-/* Apply an activation to rows x cols values with row stride ld (in place). */
-void fn_apply_act(fn_act act, float *p, size_t rows, int cols, int ld);
+/* Apply an activation to rows x cols values with row stride ld (in place).  args may be
+ * NULL for the activations without parameters. */
+void fn_apply_act(fn_act act, const fn_act_args *args, float *p, size_t rows, int cols, int ld);
+/* The layer's own (fused) activation: fn_apply_act(L->act, &L->act_args, ...). */
+void fn_layer_act(const fn_layer *L, float *p, size_t rows, int cols, int ld);
 
 #endif

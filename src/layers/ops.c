@@ -34,6 +34,10 @@ static const struct {
     {"Lambda:scale_sum", &fn_op_scale_sum},       /* Lambdas as recognised by src/io/keras_lambda.c */
     {"Lambda:l2_normalize", &fn_op_l2_normalize},
     {"PReLU", &fn_op_prelu},
+    {"LeakyReLU", &fn_op_leaky_relu},
+    {"DepthwiseConv2D", &fn_op_depthwise_conv2d},
+    {"SeparableConv2D", &fn_op_separable_conv2d},
+    {"Reshape", &fn_op_reshape},
 };
 
 const fn_op *fn_op_find(const char *class_name)
@@ -46,9 +50,9 @@ const fn_op *fn_op_find(const char *class_name)
 
 int fn_op_known_unsupported(const char *class_name)
 {
-    static const char *const later[] = {"SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
+    static const char *const later[] = {"Conv2DTranspose",
                                         "Conv1D", "Conv3D", "LSTM", "GRU", "Bidirectional",
-                                        "UpSampling2D", "Reshape", "Permute", "TFOpLambda",
+                                        "UpSampling2D", "Permute", "TFOpLambda",
                                         "Functional", "Model", "Sequential"};
     for (size_t i = 0; i < sizeof later / sizeof *later; i++)
         if (!strcmp(later[i], class_name))

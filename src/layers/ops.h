@@ -8,7 +8,8 @@
 extern const fn_op fn_op_input, fn_op_conv2d, fn_op_batchnorm, fn_op_activation,
     fn_op_maxpool2d, fn_op_avgpool2d, fn_op_gap2d, fn_op_gmp2d, fn_op_zeropad2d, fn_op_concat,
     fn_op_add, fn_op_dense, fn_op_flatten, fn_op_dropout, fn_op_scale_sum, fn_op_l2_normalize, fn_op_prelu,
-    fn_op_relu, fn_op_softmax;
+    fn_op_relu, fn_op_softmax, fn_op_leaky_relu, fn_op_depthwise_conv2d, fn_op_separable_conv2d,
+    fn_op_reshape;
 
 /* The op for a Keras class name (or, for recognised Lambdas, "Lambda:<kind>"), or NULL. */
 const fn_op *fn_op_find(const char *class_name);
@@ -21,10 +22,20 @@ fn_shape fn_layer_image(const fn_layer *L, int h, int w, int c);
 int fn_op_window(const fn_layer *L, const char *axis, int in, int k, int s, int same, int *out,
                  int *pad, fn_err *err);
 
+/* Shared by DepthwiseConv2D and SeparableConv2D (depthwise_conv2d.c): the common config
+ * (kernel_size, strides, padding, depth_multiplier, dilation 1, channels_last, activation)
+ * (the geometry: fn_depthwise_geom in kernels.h). */
+int fn_depthwise_parse_common(fn_layer *L, const cJSON *cfg, int k[2], int s[2], int *same, int *dm,
+                              fn_err *err);
+
 /* Folding hooks (graph optimiser, src/net/fuse.c).
  * A Conv2D's weights as the fold sees them: kernel (kh*kw*cin rows x filters, HWIO)
  * and bias (filters; zeros when the layer has none).  NULL before prepare. */
 int fn_conv2d_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters);
+/* The same view of a DepthwiseConv2D (kernel (kh*kw) rows x c*dm output channels) and of
+ * a SeparableConv2D's pointwise half (c*dm rows x filters). */
+int fn_depthwise_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *channels);
+int fn_separable_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters);
 /* BatchNormalization as y = x*mul + add per channel; returns the channel axis (per-sample
  * index) or -1.  mul/add point into the layer (valid while it lives). */
 int fn_batchnorm_affine(const fn_layer *L, const float **mul, const float **add);

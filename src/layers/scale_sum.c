@@ -57,7 +57,7 @@ static void scale_sum_forward(const fn_layer *L, const fn_view *in, const fn_sha
         for (int i = 0; i < cols; i++)
             o[i] = a[i] + b[i] * scale;
     }
-    fn_apply_act(L->act, out.p, rows, cols, out.ld);
+    fn_layer_act(L, out.p, rows, cols, out.ld);
 }
 
 float fn_scale_sum_scale(const fn_layer *L)

@@ -1,6 +1,9 @@
 /* fuse.c - transform the loaded graph once, before planning:
  *   Conv2D -> BatchNormalization          BN folded into the conv's kernel and bias
- *   X -> Activation (X = conv/dense/add/scale-sum/BN)   activation applied inside X
+ *     (also DepthwiseConv2D, per output channel, and SeparableConv2D: into its
+ *     pointwise kernel and bias)
+ *   X -> Activation/ReLU/LeakyReLU (X = conv/depthwise/separable/dense/add/scale-sum/BN)
+ *                                         activation applied inside X
  *   scale-sum(a, Conv2D(x))               the scale folded into the conv, leaving an add
  *   Dropout, linear Activation            removed
  * A layer is only folded into its producer when the producer has no other consumer
@@ -43,18 +46,30 @@ static int *count_uses(const fn_net *net)
 
 static int is_fusable_producer(const fn_layer *P)
 {
-    return P->op == &fn_op_conv2d || P->op == &fn_op_dense || P->op == &fn_op_add ||
+    return P->op == &fn_op_conv2d || P->op == &fn_op_depthwise_conv2d || P->op == &fn_op_separable_conv2d ||
+           P->op == &fn_op_dense || P->op == &fn_op_add ||
            P->op == &fn_op_scale_sum || P->op == &fn_op_l2_normalize || P->op == &fn_op_batchnorm;
 }
 
-/* Conv2D C becomes C followed by y*mul + add per output channel (mul, add NULL = 1, 0):
+/* The kernel of a convolution as rows x f (one column per output channel) and its
+ * bias (f), for Conv2D, DepthwiseConv2D and a SeparableConv2D's pointwise half. */
+static int affine_params(fn_layer *C, float **w, size_t *rows, float **b, int *f)
+{
+    if (C->op == &fn_op_depthwise_conv2d)
+        return fn_depthwise_params(C, w, rows, b, f);
+    if (C->op == &fn_op_separable_conv2d)
+        return fn_separable_params(C, w, rows, b, f);
+    return fn_conv2d_params(C, w, rows, b, f);
+}
+
+/* Convolution C becomes C followed by y*mul + add per output channel (mul, add NULL = 1, 0):
  * w' = w*mul, b' = b*mul + add.  Returns -1 when C has no weights to fold into. */
 static int fold_affine(fn_layer *C, const float *mul, const float *add)
 {
     float *w, *b;
     size_t rows;
     int f;
-    if (fn_conv2d_params(C, &w, &rows, &b, &f))
+    if (affine_params(C, &w, &rows, &b, &f))
         return -1;
     for (size_t r = 0; r < rows; r++)
         for (int i = 0; i < f; i++)
@@ -86,16 +101,19 @@ int fn_net_fuse(fn_net *net, fn_err *err)
 
         if (L->op == &fn_op_activation && L->act == FN_ACT_LINEAR) {
             vanish(L, P, uses, P->index);
-        } else if (L->op == &fn_op_batchnorm && P->op == &fn_op_conv2d && sole && P->act == FN_ACT_LINEAR) {
+        } else if (L->op == &fn_op_batchnorm && sole && P->act == FN_ACT_LINEAR &&
+                   (P->op == &fn_op_conv2d || P->op == &fn_op_depthwise_conv2d ||
+                    P->op == &fn_op_separable_conv2d)) {
             const float *mul, *add;
             int axis = fn_batchnorm_affine(L, &mul, &add);
             int chan_axis = fn_layer_channels_first(P) ? 0 : 2;
             if (axis == chan_axis && L->act == FN_ACT_LINEAR && !fold_affine(P, mul, add))
                 vanish(L, P, uses, P->index);
-        } else if ((L->op == &fn_op_activation || L->op == &fn_op_relu) && sole &&
-                   is_fusable_producer(P) && P->act == FN_ACT_LINEAR &&
+        } else if ((L->op == &fn_op_activation || L->op == &fn_op_relu || L->op == &fn_op_leaky_relu) &&
+                   sole && is_fusable_producer(P) && P->act == FN_ACT_LINEAR &&
                    (L->act != FN_ACT_SOFTMAX || !fn_layer_channels_first(P))) {
             P->act = L->act;
+            P->act_args = L->act_args;
             vanish(L, P, uses, P->index);
         } else if (L->op == &fn_op_scale_sum) {
             fn_layer *C = &net->layers[fn_net_resolve(net, L->in[1])];

@@ -61,6 +61,7 @@ static float le_float(const unsigned char *p)
 typedef struct {
     int qbytes;          /* bytes per stored element */
     int kind;            /* 0 raw float32, 1 uint8, 2 uint16, 3 float16 */
+    int is_int32;        /* dtype int32: raw int32, or Math.round(q * scale + min) */
     double scale, min;
 } entry_fmt;
 
@@ -102,9 +103,11 @@ static int parse_entry(const char *mpath, const cJSON *e, int gi, int wi, fn_tfj
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     if (!cJSON_IsString(dtype))
         return fn_fail(err, FN_E_FORMAT, "%s: tensor '%s': no \"dtype\" string", mpath, nm);
-    if (strcmp(dtype->valuestring, "float32") != 0)
-        return fn_fail(err, FN_E_UNSUPPORTED, "%s: tensor '%s': dtype '%s' (only float32)", mpath,
-                       nm, dtype->valuestring);
+    fmt->is_int32 = strcmp(dtype->valuestring, "int32") == 0;
+    if (strcmp(dtype->valuestring, "float32") != 0 && !fmt->is_int32)
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: tensor '%s': dtype '%s' (only float32 and int32)",
+                       mpath, nm, dtype->valuestring);
+    t->dtype = fmt->is_int32 ? "int32" : "float32";
 
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(e, "quantization");
     fmt->kind = 0;
@@ -139,12 +142,38 @@ static int parse_entry(const char *mpath, const cJSON *e, int gi, int wi, fn_tfj
             fmt->min = mn->valuedouble;
         }
     }
+    if (fmt->is_int32 && fmt->kind == 3)
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: tensor '%s': float16 quantization of int32 values",
+                       mpath, nm);
     t->quant = KIND_NAME[fmt->kind];
     return 0;
 }
 
+/* int32 tensors (shapes, axes: small integers) become floats; exact below 2^24. */
+static void decode_int32(const unsigned char *src, const entry_fmt *fmt, float *dst, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (fmt->kind == 0) {
+            uint32_t u = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
+                         (uint32_t)src[4 * i + 2] << 16 | (uint32_t)src[4 * i + 3] << 24;
+            int32_t v;
+            memcpy(&v, &u, sizeof v);
+            dst[i] = (float)v;
+        } else {
+            double qv = fmt->kind == 1 ? src[i] : (double)(src[2 * i] | src[2 * i + 1] << 8);
+            double prod = qv * fmt->scale;
+            double sum = prod + fmt->min;
+            dst[i] = (float)floor(sum + 0.5); /* Math.round: halves up */
+        }
+    }
+}
+
 static void decode(const unsigned char *src, const entry_fmt *fmt, float *dst, size_t count)
 {
+    if (fmt->is_int32) {
+        decode_int32(src, fmt, dst, count);
+        return;
+    }
     for (size_t i = 0; i < count; i++) {
         switch (fmt->kind) {
         case 0:
@@ -293,7 +322,7 @@ int fn_tfjs_load(const char *mpath, fn_tfjs_weights *out, fn_err *err)
         int nw = cJSON_GetArraySize(ws);
         for (int i = 0; i < nw; i++) {
             fn_tfjs_tensor *t = &res.t[res.n++];
-            entry_fmt fmt = {4, 0, 0.0, 0.0};
+            entry_fmt fmt = {0};
             size_t nbytes, end;
             if (parse_entry(mpath, cJSON_GetArrayItem(ws, i), g, i, t, &fmt, err)) {
                 free(bin);

@@ -12,7 +12,8 @@
  *     numbers (IEEE double: one rounding after the multiply, one after the add)
  *     and stored into a Float32Array (one final rounding to float32);
  *   - quantization float16: IEEE half -> float32 (exact).
- * Only dtype "float32" is supported.  Shard sizes must match the entries exactly:
+ * dtype "float32", and "int32" (raw, or quantized: Math.round(q * scale + min)), whose
+ * small integer values (shapes, axes in face-api's SSD manifest) are returned as floats.  Shard sizes must match the entries exactly:
  * a short shard ("truncated") and trailing bytes are both errors.
  *
  *     fn_tfjs_weights w;
@@ -36,6 +37,7 @@ typedef struct {
     size_t count;                      /* product of dims */
     float *data;                       /* count decoded values (NULL when count == 0) */
     const char *quant;                 /* "none", "uint8", "uint16" or "float16" */
+    const char *dtype;                 /* "float32" or "int32" */
 } fn_tfjs_tensor;
 
 typedef struct {
