@@ -8,7 +8,12 @@
  *
  *   lfw_detect [--lfw DIR] [--images SUB] [--weights DIR] [--detector ssd|tiny]
  *              [--small-side N] [--canvas X] [--limit N] [--detect-only] [--missed FILE]
+ *              [--shard K/N --save FILE] [--merge FILE...]
  *
+ * --shard K/N processes only the images i with i % N == K and --save writes what it
+ * found (per image: processed, face found, both embeddings) to FILE; --merge reads such
+ * files (one per shard, same pair files) and reports on their union, so that the ~5000
+ * images can be split over processes.
  * DIR defaults to ../shared/lfw, SUB to original-150, weights to weights.  --limit N
  * processes only the first N images (timing; the accuracy then covers the pairs whose
  * images were all processed).  Prints the per-image time (median, mean) of decode +
@@ -140,17 +145,66 @@ static int load_pairs(const char *lfw, const char *file, names *imgs, pairset *p
     return 0;
 }
 
+/* --save / --merge file: "LFWD", n, then done[n], found[n], emb_a[n*DIM], emb_b[n*DIM]. */
+static int save(const char *path, int n, const unsigned char *done, const unsigned char *found,
+                const float *a, const float *b)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite("LFWD", 1, 4, f) == 4 && fwrite(&n, sizeof n, 1, f) == 1 &&
+             fwrite(done, 1, (size_t)n, f) == (size_t)n &&
+             fwrite(found, 1, (size_t)n, f) == (size_t)n &&
+             fwrite(a, sizeof *a * DIM, (size_t)n, f) == (size_t)n &&
+             fwrite(b, sizeof *b * DIM, (size_t)n, f) == (size_t)n;
+    if (f && fclose(f))
+        ok = 0;
+    if (!ok)
+        fprintf(stderr, "lfw_detect: cannot write %s\n", path);
+    return ok ? 0 : -1;
+}
+
+static int merge(const char *path, int n, unsigned char *done, unsigned char *found, float *a,
+                 float *b)
+{
+    FILE *f = fopen(path, "rb");
+    char magic[4];
+    int m = 0, ok = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "LFWD", 4) &&
+                    fread(&m, sizeof m, 1, f) == 1 && m == n;
+    unsigned char *d2 = malloc((size_t)n), *f2 = malloc((size_t)n);
+    float *a2 = malloc(sizeof(float) * DIM * (size_t)n), *b2 = malloc(sizeof(float) * DIM * (size_t)n);
+    ok = ok && d2 && f2 && a2 && b2 && fread(d2, 1, (size_t)n, f) == (size_t)n &&
+         fread(f2, 1, (size_t)n, f) == (size_t)n &&
+         fread(a2, sizeof(float) * DIM, (size_t)n, f) == (size_t)n &&
+         fread(b2, sizeof(float) * DIM, (size_t)n, f) == (size_t)n;
+    for (int i = 0; ok && i < n; i++)
+        if (d2[i]) {
+            done[i] = 1;
+            found[i] = f2[i];
+            memcpy(a + (size_t)i * DIM, a2 + (size_t)i * DIM, sizeof(float) * DIM);
+            memcpy(b + (size_t)i * DIM, b2 + (size_t)i * DIM, sizeof(float) * DIM);
+        }
+    if (f)
+        fclose(f);
+    free(d2), free(f2), free(a2), free(b2);
+    if (!ok)
+        fprintf(stderr, "lfw_detect: %s is not a result file for these pairs\n", path);
+    return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *lfw = "../shared/lfw", *sub = "original-150", *wroot = "weights";
-    const char *detector = "ssd", *missed_path = NULL;
-    int limit = 0, detect_only = 0, small_side = -1;
+    const char *detector = "ssd", *missed_path = NULL, *save_path = NULL;
+    int limit = 0, detect_only = 0, small_side = -1, shard = 0, nshards = 1, merge_from = 0;
     double canvas = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--detect-only")) {
             detect_only = 1;
             continue;
+        }
+        if (!strcmp(a, "--merge")) {
+            merge_from = i + 1;
+            break;
         }
         if (!v) {
             fprintf(stderr, "usage: see the header of bench/lfw_detect.c\n");
@@ -165,6 +219,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--canvas")) canvas = atof(v);
         else if (!strcmp(a, "--limit")) limit = atoi(v);
         else if (!strcmp(a, "--missed")) missed_path = v;
+        else if (!strcmp(a, "--save")) save_path = v;
+        else if (!strcmp(a, "--shard")) {
+            if (sscanf(v, "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 || shard >= nshards) {
+                fprintf(stderr, "lfw_detect: --shard K/N with 0 <= K < N\n");
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "lfw_detect: unknown option %s\n", a);
             return 2;
@@ -176,6 +237,20 @@ int main(int argc, char **argv)
         load_pairs(lfw, "pairsDevTest.txt", &imgs, &test))
         return 2;
     int n = limit > 0 && limit < imgs.n ? limit : imgs.n;
+    if (merge_from) {
+        float *a = calloc((size_t)imgs.n * DIM, sizeof(float)), *b = calloc((size_t)imgs.n * DIM, sizeof(float));
+        unsigned char *found = calloc((size_t)imgs.n, 1), *done = calloc((size_t)imgs.n, 1);
+        for (int i = merge_from; i < argc; i++)
+            if (merge(argv[i], imgs.n, done, found, a, b))
+                return 2;
+        int nd = 0, nf = 0;
+        for (int i = 0; i < imgs.n; i++)
+            nd += done[i], nf += done[i] && found[i];
+        printf("merged: faces found on %d of %d images (%.2f%%)\n", nf, nd, 100.0 * nf / nd);
+        report("(a) face-api crop", &train, &test, a, found, done);
+        report("(b) 5-point align", &train, &test, b, found, done);
+        return 0;
+    }
 
     fn_err err = {0};
     fn_faces_opts o;
@@ -209,7 +284,10 @@ int main(int argc, char **argv)
     FILE *missed = missed_path ? fopen(missed_path, "w") : NULL;
     int nfound = 0, multi = 0, nerr = 0;
     fn_face_list faces = {0};
+    int nmine = 0;
     for (int i = 0; i < n; i++) {
+        if (i % nshards != shard)
+            continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s/%s", lfw, sub, imgs.path[i]);
         double t0 = now();
@@ -221,7 +299,7 @@ int main(int argc, char **argv)
                                  emb_a + (size_t)i * DIM, &err) ||
                  fn_faces_encode(&enc, &img, path, &faces.face[c], FN_CHIP_ALIGN5,
                                  emb_b + (size_t)i * DIM, &err);
-        ms[i] = (now() - t0) * 1e3;
+        ms[nmine++] = (now() - t0) * 1e3;
         if (rc) {
             fprintf(stderr, "lfw_detect: %s\n", err.msg);
             nerr++;
@@ -234,21 +312,23 @@ int main(int argc, char **argv)
         }
         done[i] = 1;
         fn_image_free(&img);
-        if ((i + 1) % 500 == 0)
-            fprintf(stderr, "lfw_detect: %d/%d, %d with a face\n", i + 1, n, nfound);
+        if (nmine % 250 == 0)
+            fprintf(stderr, "lfw_detect: %d images, %d with a face\n", nmine, nfound);
     }
     t_all = now() - t_all;
     if (missed)
         fclose(missed);
     double mean = 0;
-    for (int i = 0; i < n; i++)
-        mean += ms[i] / n;
-    qsort(ms, (size_t)n, sizeof *ms, cmpd);
+    for (int i = 0; i < nmine; i++)
+        mean += ms[i] / nmine;
+    qsort(ms, (size_t)nmine, sizeof *ms, cmpd);
     printf("faces found on %d of %d images (%.2f%%), %d with more than one, %d errors\n", nfound,
-           n, 100.0 * nfound / n, multi, nerr);
+           nmine, 100.0 * nfound / nmine, multi, nerr);
+    if (save_path && save(save_path, imgs.n, done, found, emb_a, emb_b))
+        return 2;
     printf("time per image (decode + detect + landmarks%s): median %.1f ms, mean %.1f ms; "
            "total %.1f s; OPENBLAS_NUM_THREADS=%s\n", detect_only ? "" : " + 2 descriptors",
-           ms[n / 2], mean, t_all, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
+           ms[nmine / 2], mean, t_all, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     if (!detect_only) {
         report("(a) face-api crop", &train, &test, emb_a, found, done);
         report("(b) 5-point align", &train, &test, emb_b, found, done);

@@ -364,9 +364,10 @@ static double box_iou(const fn_box *a, const fn_box *b)
     return u > 0 ? inter / u : 0;
 }
 
-/* The small-photo pass: img in the middle of a zero canvas of side small_canvas x its
- * longer side; its detections, shifted back to img's pixels, join dets unless they
- * overlap one already there (IoU > the detector's NMS threshold). */
+/* The small-photo pass, run when face-api's pass found nothing: img in the middle of a
+ * zero canvas of side small_canvas x its longer side; its detections, shifted back to
+ * img's pixels, join dets unless they overlap one already there (IoU > the detector's
+ * NMS threshold). */
 static int small_pass(fn_faces *d, const fn_image *img, fn_detection *all, int *nall, int cap,
                       fn_err *err)
 {
@@ -428,7 +429,7 @@ int fn_faces_detect(fn_faces *d, const fn_image *img, const char *name, fn_face_
         return fn_fail(err, FN_E_NOMEM, "%s: out of memory", name);
     int nall = d->ndets, rc = 0;
     memcpy(all, d->dets, sizeof *all * (size_t)nall);
-    if (small) {
+    if (small && nall == 0) {
         rc = small_pass(d, img, all, &nall, cap, err);
         if (!rc)
             sort_by_score(all, nall);

@@ -19,10 +19,10 @@
  * fn_net_run, fn_net_output); everything around them is app/detect.h (face-api's
  * pre- and post-processing, bit-exact against its dumps).  A photo whose longer side
  * is at least opts.small_side pixels (300) goes through exactly face-api's detection
- * and landmark steps.  A smaller photo (LFW's 150x150) is also detected on a copy
- * placed in the middle of a larger zero canvas (opts.small_canvas times its longer
- * side), where its face has the size the detector finds best, and the detections of
- * both are merged (docs/detection.md, "Small photos").
+ * and landmark steps.  A smaller photo (LFW's 150x150) goes through them too, and when
+ * they find no face, detection runs again on a copy placed in the middle of a larger
+ * zero canvas (opts.small_canvas times its longer side), where a face that filled the
+ * photo has a size the SSD finds (docs/detection.md, "Small photos").
  *
  * All coordinates are face-api's: image pixels, continuous (not pixel centres).
  * No function exits or aborts; errors name the image. */
