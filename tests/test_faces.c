@@ -5,6 +5,7 @@
  *  - the 5-point chip is the encoder profile's alignment of fn_landmarks68_to5;
  *  - the small-photo pass finds the face of an LFW photo on which face-api's steps
  *    find none, and leaves face-api's result alone when they find one;
+ *  - the tiny landmark net gives the same faces and nearby points;
  *  - errors name the folder or the image.
  * weights/ must exist (`make test` runs `make weights` first). */
 #include <math.h>
@@ -166,6 +167,44 @@ static void test_small_photo(void **state)
     fn_image_free(&img);
 }
 
+/* The tiny landmark net in place of the full one: same faces, points close to the
+ * full net's (measured mean distance printed). */
+static void test_tiny_landmarks(void **state)
+{
+    (void)state;
+    fn_image img = {0};
+    fn_face_list full = {0}, tiny = {0};
+    fn_err err = {0};
+    fn_faces_opts o;
+    fn_faces_opts_default(&o, "weights");
+    o.landmarks_dir = "weights/face-landmark-68-tiny";
+    fn_faces *d;
+    if (fn_image_load(tu_shared("golden/faceapi-detect/2007_007763.png"), 0, &img, &err) ||
+        fn_faces_open(&d, &o, &err) || fn_faces_detect(det, &img, NULL, &full, &err) ||
+        fn_faces_detect(d, &img, NULL, &tiny, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(tiny.n, full.n);
+    double sum = 0, mx = 0, eyes = 0;
+    for (int k = 0; k < full.n; k++) {
+        assert_memory_equal(&tiny.face[k].box, &full.face[k].box, sizeof(fn_box));
+        const double *a = full.face[k].landmarks, *b = tiny.face[k].landmarks;
+        for (int p = 0; p < 68; p++) {
+            double dd = hypot(a[2 * p] - b[2 * p], a[2 * p + 1] - b[2 * p + 1]);
+            sum += dd;
+            mx = fmax(mx, dd);
+        }
+        eyes += hypot(a[72] - a[90], a[73] - a[91]) / full.n; /* outer eye corners 36, 45 */
+    }
+    double mean = sum / (68.0 * full.n);
+    print_message("tiny vs full landmark net, %d faces: mean distance %.2f px, max %.2f px "
+                  "(mean outer-eye-corner distance %.1f px)\n", full.n, mean, mx, eyes);
+    assert_true(mean < 0.15 * eyes);
+    fn_faces_close(d);
+    fn_face_list_free(&full);
+    fn_face_list_free(&tiny);
+    fn_image_free(&img);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -212,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_no_face),
         cmocka_unit_test(test_faceapi_chip_bit_exact),
         cmocka_unit_test(test_small_photo),
+        cmocka_unit_test(test_tiny_landmarks),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
