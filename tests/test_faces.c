@@ -85,6 +85,21 @@ static void test_faceapi_chip_bit_exact(void **state)
         fn_faces_detect(det, &img, "2007_007763.png", &faces, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(faces.n, 7);
+    /* fn_faces_detect_file on the same pixels gives the same faces */
+    fn_image img2 = {0};
+    fn_face_list faces2 = {0};
+    if (fn_faces_detect_file(det, tu_shared("golden/faceapi-detect/2007_007763.png"), 0, &img2,
+                             &faces2, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(faces2.n, 7);
+    assert_memory_equal(faces2.face, faces.face, 7 * sizeof(fn_face));
+    /* drawing changes pixels on the boxes only where it draws */
+    fn_faces_draw(&img2, &faces2);
+    const fn_box *b = &faces.face[0].box;
+    const unsigned char *px = img2.rgb + ((size_t)(int)b->y * img2.w + (int)b->x + 3) * 3;
+    assert_true(px[0] == 0 && px[1] == 255 && px[2] == 0);
+    fn_face_list_free(&faces2);
+    fn_image_free(&img2);
     size_t len, n = fn_encoder_input_floats(&enc);
     assert_int_equal(n, 150 * 150 * 3);
     float *want = (float *)tu_read_must(

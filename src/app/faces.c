@@ -449,6 +449,15 @@ int fn_faces_detect(fn_faces *d, const fn_image *img, const char *name, fn_face_
     return 0;
 }
 
+int fn_faces_detect_file(fn_faces *det, const char *path, size_t max_pixels, fn_image *img,
+                         fn_face_list *faces, fn_err *err)
+{
+    faces->n = 0;
+    if (fn_image_load(path, max_pixels, img, err))
+        return -1;
+    return fn_faces_detect(det, img, path, faces, err);
+}
+
 void fn_face_list_free(fn_face_list *faces)
 {
     free(faces->face);

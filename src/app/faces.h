@@ -83,6 +83,15 @@ int fn_faces_detect(fn_faces *det, const fn_image *img, const char *name, fn_fac
                     fn_err *err);
 void fn_face_list_free(fn_face_list *faces);
 
+/* fn_image_load (max_pixels 0: the default limit) + fn_faces_detect: *img receives the
+ * decoded photo (the caller frees it, also on failure). */
+int fn_faces_detect_file(fn_faces *det, const char *path, size_t max_pixels, fn_image *img,
+                         fn_face_list *faces, fn_err *err);
+
+/* Draw the faces onto img (for --draw): each box as a 2-pixel green outline, each
+ * landmark as a 3x3 red dot; whatever falls outside the image is skipped. */
+void fn_faces_draw(fn_image *img, const fn_face_list *faces);
+
 /* Index of the face whose box centre is nearest the image centre (-1 if none), and
  * of the largest box (-1 if none). */
 int fn_faces_central(const fn_face_list *faces, int img_w, int img_h);

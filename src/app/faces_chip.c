@@ -1,5 +1,6 @@
 /* faces_chip.c - the recognition chip of a detected face (faces.h): face-api's
- * descriptor crop or the 5-point alignment, as the encoder's input or as an image. */
+ * descriptor crop or the 5-point alignment, as the encoder's input or as an image;
+ * drawing the faces onto a photo. */
 #include "app/faces.h"
 
 #include <math.h>
@@ -124,4 +125,34 @@ int fn_faces_encode(fn_encoder *enc, const fn_image *img, const char *name, cons
         rc = fn_encoder_run(enc, in, 1, emb, err);
     free(in);
     return rc;
+}
+
+static void put(fn_image *img, double x, double y, const unsigned char c[3])
+{
+    if (!(x >= 0 && y >= 0 && x < img->w && y < img->h)) /* also false for NaN */
+        return;
+    unsigned char *p = img->rgb + ((size_t)(int)y * img->w + (int)x) * 3;
+    p[0] = c[0], p[1] = c[1], p[2] = c[2];
+}
+
+void fn_faces_draw(fn_image *img, const fn_face_list *faces)
+{
+    static const unsigned char green[3] = {0, 255, 0}, red[3] = {255, 0, 0};
+    for (int i = 0; i < faces->n; i++) {
+        const fn_face *f = &faces->face[i];
+        double x0 = floor(f->box.x), y0 = floor(f->box.y);
+        double x1 = floor(f->box.x + f->box.width), y1 = floor(f->box.y + f->box.height);
+        if (!(x1 - x0 < 1e5 && y1 - y0 < 1e5)) /* not finite or absurd */
+            continue;
+        for (int t = 0; t < 2; t++) {
+            for (double x = x0; x <= x1; x++)
+                put(img, x, y0 + t, green), put(img, x, y1 - t, green);
+            for (double y = y0; y <= y1; y++)
+                put(img, x0 + t, y, green), put(img, x1 - t, y, green);
+        }
+        for (int p = 0; p < 68; p++)
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                    put(img, floor(f->landmarks[2 * p]) + dx, floor(f->landmarks[2 * p + 1]) + dy, red);
+    }
 }
