@@ -8,12 +8,13 @@
  *
  *   lfw_detect [--lfw DIR] [--images SUB] [--weights DIR] [--detector ssd|tiny]
  *              [--small-side N] [--canvas X] [--limit N] [--detect-only] [--missed FILE]
- *              [--shard K/N --save FILE] [--merge FILE...]
+ *              [--shard K/N --save FILE] [--only LIST] [--merge FILE...]
  *
  * --shard K/N processes only the images i with i % N == K and --save writes what it
  * found (per image: processed, face found, both embeddings) to FILE; --merge reads such
  * files (one per shard, same pair files) and reports on their union, so that the ~5000
- * images can be split over processes.
+ * images can be split over processes (a later file's images replace an earlier one's).
+ * --only LIST processes only the images LIST names (one relative path a line).
  * DIR defaults to ../shared/lfw, SUB to original-150, weights to weights.  --limit N
  * processes only the first N images (timing; the accuracy then covers the pairs whose
  * images were all processed).  Prints the per-image time (median, mean) of decode +
@@ -193,7 +194,7 @@ static int merge(const char *path, int n, unsigned char *done, unsigned char *fo
 int main(int argc, char **argv)
 {
     const char *lfw = "../shared/lfw", *sub = "original-150", *wroot = "weights";
-    const char *detector = "ssd", *missed_path = NULL, *save_path = NULL;
+    const char *detector = "ssd", *missed_path = NULL, *save_path = NULL, *only_path = NULL;
     int limit = 0, detect_only = 0, small_side = -1, shard = 0, nshards = 1, merge_from = 0;
     double canvas = 0;
     for (int i = 1; i < argc; i++) {
@@ -220,6 +221,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--limit")) limit = atoi(v);
         else if (!strcmp(a, "--missed")) missed_path = v;
         else if (!strcmp(a, "--save")) save_path = v;
+        else if (!strcmp(a, "--only")) only_path = v;
         else if (!strcmp(a, "--shard")) {
             if (sscanf(v, "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 || shard >= nshards) {
                 fprintf(stderr, "lfw_detect: --shard K/N with 0 <= K < N\n");
@@ -263,8 +265,10 @@ int main(int argc, char **argv)
     o.landmarks_dir = lmdir;
     if (small_side >= 0)
         o.small_side = small_side;
-    if (canvas > 0)
-        o.small_canvas = canvas;
+    if (canvas > 0) { /* one canvas size only */
+        memset(o.small_canvas, 0, sizeof o.small_canvas);
+        o.small_canvas[0] = canvas;
+    }
     fn_faces *det;
     fn_encoder enc;
     char mj[4096], mh[4096], mp[4096];
@@ -275,8 +279,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "lfw_detect: %s\n", err.msg);
         return 2;
     }
-    printf("lfw_detect: %d images (%d in the pair files), detector %s, small_side %d, canvas %.2f\n",
-           n, imgs.n, detector, o.small_side, o.small_canvas);
+    printf("lfw_detect: %d images (%d in the pair files), detector %s, small_side %d, canvas",
+           n, imgs.n, detector, o.small_side);
+    for (int i = 0; i < FN_FACES_MAX_CANVAS && o.small_canvas[i] != 0; i++)
+        printf(" %.2f", o.small_canvas[i]);
+    printf("\n");
     float *emb_a = calloc((size_t)imgs.n * DIM, sizeof(float));
     float *emb_b = calloc((size_t)imgs.n * DIM, sizeof(float));
     unsigned char *found = calloc((size_t)imgs.n, 1), *done = calloc((size_t)imgs.n, 1);
@@ -284,9 +291,26 @@ int main(int argc, char **argv)
     FILE *missed = missed_path ? fopen(missed_path, "w") : NULL;
     int nfound = 0, multi = 0, nerr = 0;
     fn_face_list faces = {0};
+    unsigned char *only = NULL;
+    if (only_path) {
+        FILE *f = fopen(only_path, "r");
+        char line[4096];
+        only = calloc((size_t)imgs.n, 1);
+        if (!f || !only) {
+            fprintf(stderr, "lfw_detect: cannot read %s\n", only_path);
+            return 2;
+        }
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = 0;
+            for (int i = 0; i < imgs.n; i++)
+                if (!strcmp(imgs.path[i], line))
+                    only[i] = 1;
+        }
+        fclose(f);
+    }
     int nmine = 0;
     for (int i = 0; i < n; i++) {
-        if (i % nshards != shard)
+        if (i % nshards != shard || (only && !only[i]))
             continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s/%s", lfw, sub, imgs.path[i]);

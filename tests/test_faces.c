@@ -236,7 +236,7 @@ static void test_errors(void **state)
     assert_int_equal(fn_faces_open(&d, &o, &err), -1);
     assert_non_null(strstr(err.msg, "kind"));
     fn_faces_opts_default(&o, "weights");
-    o.small_canvas = 0.5;
+    o.small_canvas[1] = 0.5;
     assert_int_equal(fn_faces_open(&d, &o, &err), -1);
     fn_image empty = {0};
     fn_face_list faces = {0};

@@ -45,7 +45,10 @@ void fn_faces_opts_default(fn_faces_opts *o, const char *root)
     o->detector_dir = det;
     o->landmarks_dir = lm;
     o->small_side = 300;
-    o->small_canvas = 2.0;
+    o->small_canvas[0] = 2.0;
+    o->small_canvas[1] = 2.5;
+    o->small_canvas[2] = 3.0;
+    o->small_canvas[3] = 1.5;
 }
 
 fn_detector_kind fn_faces_kind(const fn_faces *det)
@@ -243,10 +246,13 @@ int fn_faces_open(fn_faces **out, const fn_faces_opts *o, fn_err *err)
     *out = NULL;
     if (!o || !o->detector_dir || !o->landmarks_dir)
         return fn_fail(err, FN_E_ARG, "faces: no detector or landmark folder");
-    if (!(o->small_canvas >= 1 && o->small_canvas <= 8) || o->small_side < 0 ||
-        !(o->min_score < 1))
-        return fn_fail(err, FN_E_ARG, "faces: invalid options (small_canvas %g, small_side %d, "
-                                      "min_score %g)", o->small_canvas, o->small_side, o->min_score);
+    for (int i = 0; i < FN_FACES_MAX_CANVAS && o->small_canvas[i] != 0; i++)
+        if (!(o->small_canvas[i] > 1 && o->small_canvas[i] <= 8))
+            return fn_fail(err, FN_E_ARG, "faces: small_canvas[%d] is %g, not in (1, 8]", i,
+                           o->small_canvas[i]);
+    if (o->small_side < 0 || !(o->min_score < 1))
+        return fn_fail(err, FN_E_ARG, "faces: invalid options (small_side %d, min_score %g)",
+                       o->small_side, o->min_score);
     fn_faces *d = calloc(1, sizeof *d);
     if (!d)
         return fn_fail(err, FN_E_NOMEM, "faces: out of memory");
@@ -364,15 +370,15 @@ static double box_iou(const fn_box *a, const fn_box *b)
     return u > 0 ? inter / u : 0;
 }
 
-/* The small-photo pass, run when face-api's pass found nothing: img in the middle of a
- * zero canvas of side small_canvas x its longer side; its detections, shifted back to
- * img's pixels, join dets unless they overlap one already there (IoU > the detector's
- * NMS threshold). */
-static int small_pass(fn_faces *d, const fn_image *img, fn_detection *all, int *nall, int cap,
-                      fn_err *err)
+/* A small-photo pass, run while no pass has found a face: img in the middle of a zero
+ * canvas of side `factor` x its longer side; its detections, shifted back to img's
+ * pixels, join dets unless they overlap one already there (IoU > the detector's NMS
+ * threshold). */
+static int small_pass(fn_faces *d, const fn_image *img, double factor, fn_detection *all,
+                      int *nall, int cap, fn_err *err)
 {
     int side = img->w > img->h ? img->w : img->h;
-    int cs = (int)lround(side * d->opts.small_canvas);
+    int cs = (int)lround(side * factor);
     if (cs <= side)
         return 0;
     fn_image canvas = {0};
@@ -429,8 +435,10 @@ int fn_faces_detect(fn_faces *d, const fn_image *img, const char *name, fn_face_
         return fn_fail(err, FN_E_NOMEM, "%s: out of memory", name);
     int nall = d->ndets, rc = 0;
     memcpy(all, d->dets, sizeof *all * (size_t)nall);
-    if (small && nall == 0) {
-        rc = small_pass(d, img, all, &nall, cap, err);
+    for (int i = 0; small && nall == 0 && !rc && i < FN_FACES_MAX_CANVAS; i++) {
+        if (d->opts.small_canvas[i] == 0)
+            break;
+        rc = small_pass(d, img, d->opts.small_canvas[i], all, &nall, cap, err);
         if (!rc)
             sort_by_score(all, nall);
     }

@@ -21,8 +21,9 @@
  * is at least opts.small_side pixels (300) goes through exactly face-api's detection
  * and landmark steps.  A smaller photo (LFW's 150x150) goes through them too, and when
  * they find no face, detection runs again on a copy placed in the middle of a larger
- * zero canvas (opts.small_canvas times its longer side), where a face that filled the
- * photo has a size the SSD finds (docs/detection.md, "Small photos").
+ * zero canvas (opts.small_canvas[0] times its longer side), where a face that filled
+ * the photo has a size the SSD finds, then on the next canvas sizes while there is
+ * still no face (docs/detection.md, "Small photos").
  *
  * All coordinates are face-api's: image pixels, continuous (not pixel centres).
  * No function exits or aborts; errors name the image. */
@@ -35,6 +36,8 @@
 #include "io/image.h"
 
 typedef enum { FN_DETECTOR_SSD, FN_DETECTOR_TINY } fn_detector_kind;
+
+#define FN_FACES_MAX_CANVAS 4
 
 /* How the recognition chip is cut:
  *  FN_CHIP_FACEAPI  face-api's own crop: fn_descriptor_rect (a square from the eye and
@@ -51,7 +54,9 @@ typedef struct {
     double min_score;          /* <= 0: detector.json's (SSD 0.5, tiny 0.5) */
     int small_side;            /* photos with a longer side below this get the small-photo
                                   pass; 0: never (face-api exactly).  Default 300 */
-    double small_canvas;       /* that pass's canvas side / the photo's longer side (2.0) */
+    double small_canvas[FN_FACES_MAX_CANVAS]; /* those passes' canvas side / the photo's
+                                  longer side, in order, until one finds a face; a 0 ends
+                                  the list.  Default 2, 2.5, 3, 1.5 */
     int sandbox;               /* fn_load_opts.sandbox for the two nets */
 } fn_faces_opts;
 
