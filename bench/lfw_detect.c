@@ -336,8 +336,11 @@ int main(int argc, char **argv)
         }
         done[i] = 1;
         fn_image_free(&img);
-        if (nmine % 250 == 0)
+        if (nmine % 250 == 0) {
             fprintf(stderr, "lfw_detect: %d images, %d with a face\n", nmine, nfound);
+            if (save_path) /* so that a stopped run keeps what it did */
+                save(save_path, imgs.n, done, found, emb_a, emb_b);
+        }
     }
     t_all = now() - t_all;
     if (missed)
