@@ -7,7 +7,8 @@
  * descriptor of every face on face-api's crop (fn_faces_encode); prints the medians.
  * With --list FILE (one image path a line): each image decoded, detected, and its
  * central face encoded, once; prints the total and the median per image.  Threads:
- * OPENBLAS_NUM_THREADS (the engine's GEMMs are OpenBLAS'). */
+ * OPENBLAS_NUM_THREADS (the engine's GEMMs are OpenBLAS').  The CPU time of the
+ * process is printed beside the wall-clock time (on a busy machine they differ). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,15 @@ static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* CPU time of the whole process (all threads): on a shared machine the wall-clock
+ * time also counts waiting for a core, the CPU time does not. */
+static double cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
@@ -45,7 +55,7 @@ static int run_list(fn_faces *det, fn_encoder *enc, const char *list)
     }
     char line[4096];
     int cap = 1024, n = 0, found = 0;
-    double *ms = malloc(sizeof(double) * cap), t_all = now();
+    double *ms = malloc(sizeof(double) * cap), t_all = now(), c_all = cpu();
     fn_face_list faces = {0};
     fn_err err = {0};
     float emb[128];
@@ -73,11 +83,12 @@ static int run_list(fn_faces *det, fn_encoder *enc, const char *list)
     }
     fclose(f);
     t_all = now() - t_all;
+    c_all = cpu() - c_all;
     if (n == 0)
         return 2;
-    printf("%d images (%d with a face): total %.1f s, %.1f images/s; per image median %.1f ms "
-           "(decode + detect + landmarks + 1 descriptor); OPENBLAS_NUM_THREADS=%s\n",
-           n, found, t_all, n / t_all, median(ms, n),
+    printf("%d images (%d with a face): total %.1f s (CPU %.1f s), %.1f images/s; per image "
+           "median %.1f ms (decode + detect + landmarks + 1 descriptor); OPENBLAS_NUM_THREADS=%s\n",
+           n, found, t_all, c_all, n / t_all, median(ms, n),
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     fn_face_list_free(&faces);
     free(ms);
@@ -123,11 +134,11 @@ int main(int argc, char **argv)
         return 2;
     }
     double *td = malloc(sizeof(double) * runs), *te = malloc(sizeof(double) * runs);
-    double *tt = malloc(sizeof(double) * runs);
+    double *tt = malloc(sizeof(double) * runs), *tc = malloc(sizeof(double) * runs);
     fn_face_list faces = {0};
     float emb[128];
     for (int r = -1; r < runs; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu();
         if (fn_faces_detect(det, &img, photo, &faces, &err)) {
             fprintf(stderr, "faces_speed: %s\n", err.msg);
             return 2;
@@ -140,17 +151,18 @@ int main(int argc, char **argv)
             }
         double t2 = now();
         if (r >= 0)
-            td[r] = (t1 - t0) * 1e3, te[r] = (t2 - t1) * 1e3, tt[r] = (t2 - t0) * 1e3;
+            td[r] = (t1 - t0) * 1e3, te[r] = (t2 - t1) * 1e3, tt[r] = (t2 - t0) * 1e3,
+            tc[r] = (cpu() - c0) * 1e3;
     }
     printf("%s (%dx%d, %d faces), %d runs, OPENBLAS_NUM_THREADS=%s: median detect + landmarks "
-           "%.1f ms, descriptors %.1f ms (%.1f ms a face), total %.1f ms\n",
+           "%.1f ms, descriptors %.1f ms (%.1f ms a face), total %.1f ms (CPU time %.1f ms)\n",
            photo, img.w, img.h, faces.n, runs,
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)",
            median(td, runs), median(te, runs), faces.n ? median(te, runs) / faces.n : 0,
-           median(tt, runs));
+           median(tt, runs), median(tc, runs));
     fn_face_list_free(&faces);
     fn_image_free(&img);
-    free(td), free(te), free(tt);
+    free(td), free(te), free(tt), free(tc);
     fn_faces_close(det);
     fn_encoder_close(&enc);
     return 0;
