@@ -51,7 +51,8 @@ static void test_special_files(void **state)
     (void)state;
     const char *fifo = tu_path_in(tmpdir, "fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    const char *img = tu_shared("images/happy-house/camera_0.jpg");
+    char img[4096]; /* tu_shared's buffer is reused by the tu_build calls below */
+    snprintf(img, sizeof img, "%s", tu_shared("images/happy-house/camera_0.jpg"));
     const char *special[] = {fifo, "/dev/zero", tmpdir};
     for (size_t k = 0; k < sizeof special / sizeof *special; k++) {
         const char *s = special[k];
