@@ -49,7 +49,8 @@ static int one_line(const char *s)
 static void test_special_files(void **state)
 {
     (void)state;
-    const char *fifo = tu_path_in(tmpdir, "fifo");
+    char fifo[4096]; /* tu_path_in's buffer is reused by later calls */
+    snprintf(fifo, sizeof fifo, "%s", tu_path_in(tmpdir, "fifo"));
     assert_int_equal(mkfifo(fifo, 0600), 0);
     char img[4096]; /* tu_shared's buffer is reused by the tu_build calls below */
     snprintf(img, sizeof img, "%s", tu_shared("images/happy-house/camera_0.jpg"));
@@ -109,19 +110,21 @@ static void write_jpeg(const char *path, int w, int h)
 static void test_huge_after_padding(void **state)
 {
     (void)state;
-    const char *thin = tu_path_in(tmpdir, "thin.jpg");
+    char thin[4096];
+    snprintf(thin, sizeof thin, "%s", tu_path_in(tmpdir, "thin.jpg"));
     write_jpeg(thin, 58384, 12);
     struct stat st;
     assert_int_equal(stat(thin, &st), 0);
     assert_true(st.st_size < 20000); /* a small file ... */
-    char cmd[8192], *out, *err;
+    char cmd[16384], *out, *err;
     snprintf(cmd, sizeof cmd, "%s distance %s %s", tu_build("facenet"), thin, thin);
     int rc = tu_run(cmd, &out, &err); /* ... that must not ask for 10 GB */
     if (rc != 2 || !one_line(err) || !strstr(err, "would pad to a 58384x58384 square") || !strstr(err, thin))
         fail_msg("status %d, stderr: %s", rc, err);
     free(out), free(err);
 
-    const char *json = tu_path_in(tmpdir, "huge.json");
+    char json[4096];
+    snprintf(json, sizeof json, "%s", tu_path_in(tmpdir, "huge.json"));
     tu_write_text(json, "{\"class_name\": \"Sequential\", \"config\": [{\"class_name\": \"Conv2D\", \"config\": "
                         "{\"name\": \"c\", \"filters\": 4, \"kernel_size\": [3, 3], \"batch_input_shape\": "
                         "[null, 1000000, 1000000, 3]}}]}");
@@ -175,7 +178,8 @@ static void test_json_any_path_bytes(void **state)
         strncat(args, q, sizeof args - strlen(args) - 1);
     }
     free(jpg);
-    const char *db = tu_path_in(tmpdir, "odd.db");
+    char db[4096];
+    snprintf(db, sizeof db, "%s", tu_path_in(tmpdir, "odd.db"));
     char dbq[1024], cmd[20000], *out, *err;
     shell_quote(db, dbq, sizeof dbq);
     snprintf(cmd, sizeof cmd, "%s enroll --db %s somebody %s", tu_build("facenet"), dbq, args);
