@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/match.h"
+#include "core/file.h"
 
 #define PAIRS_MAX_BYTES (64L << 20)
 #define PAIRS_MAX_PER_SET 1000000
@@ -30,9 +32,15 @@ void fn_lfw_pairs_free(fn_lfw_pairs *p)
 
 static int read_all(const char *path, char **out, size_t *len, fn_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* a FIFO or device would block or never end: refused before reading */
+    int fd = fn_open_regular(path, err);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
         return fn_fail(err, FN_E_IO, "%s: %s", path, strerror(errno));
+    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
