@@ -121,6 +121,9 @@ static void report(const char *mode, pairset *train, pairset *test, const float 
         printf("%s: threshold %.4f (best on DevTrain, accuracy %.4f); DevTest accuracy %.4f "
                "over %d pairs (every pair counted)\n", mode, thr, acc_train, acc_test, used);
         fn_eval_result r;
+        if (!fn_eval_lfw(tb, ts, nt, 10, &r, &err))
+            printf("%s: DevTrain pairs with both faces: %d of %d; 10-fold %.4f +- %.4f, AUC %.4f\n",
+                   mode, r.n_used, r.n_pairs, r.acc_mean, r.acc_std, r.auc);
         if (!fn_eval_lfw(eb, es, ne, 10, &r, &err))
             printf("%s: DevTest pairs with both faces: %d of %d; 10-fold %.4f +- %.4f, AUC %.4f\n",
                    mode, r.n_used, r.n_pairs, r.acc_mean, r.acc_std, r.auc);
