@@ -30,6 +30,7 @@
 #include "app/encoder.h"
 #include "app/eval.h"
 #include "app/faces.h"
+#include "io/pairs.h"
 #include "facenet.h"
 
 #define DIM 128

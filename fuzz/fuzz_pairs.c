@@ -1,10 +1,9 @@
-/* fuzz_pairs.c - an LFW pairs file.  The entry point is the one pairs loader of the
- * day (fn_lfw_pairs_load in app/eval.h, which takes a path); repoint this one call
- * when pairs parsing moves to io/pairs.c. */
+/* fuzz_pairs.c - an LFW pairs file through the one pairs loader (io/pairs.c:
+ * fn_lfw_pairs_load, which takes a path). */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app/eval.h"
+#include "io/pairs.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
