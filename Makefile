@@ -231,14 +231,14 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
 FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-.PHONY: fuzz fuzz-build fuzz-targets
-fuzz: fuzz-deps fuzz-build
-.PHONY: fuzz-deps
-fuzz-deps:
-	@command -v clang >/dev/null && [ -n "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a | grep /)" ] || bash scripts/setup.sh --fuzz
+.PHONY: fuzz fuzz-deps fuzz-build fuzz-targets
+fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/make_seeds.sh
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
-fuzz-build:
+# clang and its libFuzzer runtime, installed when missing (scripts/setup.sh --fuzz)
+fuzz-deps:
+	@command -v clang >/dev/null && [ -n "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a | grep /)" ] || bash scripts/setup.sh --fuzz
+fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
 	    CFLAGS="-O1 -g $(FN_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-targets
 fuzz-targets: $(FUZZERS) $(BUILD)/fuzz/seedgen $(CLI)
