@@ -368,9 +368,9 @@ static void conv_destroy(fn_layer *L)
     L->priv = NULL;
 }
 
-int fn_conv2d_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters)
+static int conv_fold_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters)
 {
-    conv_params *p = L->op == &fn_op_conv2d ? L->priv : NULL;
+    conv_params *p = L->priv;
     fn_weight *k = p ? fn_layer_weight(L, "kernel") : NULL;
     if (!p || !p->bias || !k || !k->data)
         return -1;
@@ -391,4 +391,5 @@ const fn_op fn_op_conv2d = {
     .destroy = conv_destroy,
     .macs = conv_macs,
     .finalize = conv_finalize,
+    .fold_params = conv_fold_params,
 };

@@ -202,9 +202,9 @@ static void dw_destroy(fn_layer *L)
     L->priv = NULL;
 }
 
-int fn_depthwise_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *channels)
+static int dw_fold_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *channels)
 {
-    dw_params *p = L->op == &fn_op_depthwise_conv2d ? L->priv : NULL;
+    dw_params *p = L->priv;
     fn_weight *k = p ? fn_layer_weight(L, "depthwise_kernel") : NULL;
     if (!p || !p->bias || !k || !k->data)
         return -1;
@@ -223,4 +223,5 @@ const fn_op fn_op_depthwise_conv2d = {
     .forward = dw_forward,
     .destroy = dw_destroy,
     .macs = dw_macs,
+    .fold_params = dw_fold_params,
 };

@@ -94,6 +94,11 @@ typedef struct fn_op {
     double (*macs)(const fn_layer *L, const fn_shape *in);       /* optional, per image */
     /* optional: the weights are final (after folding) -> run-time layouts (packed GEMM panels) */
     int (*finalize)(fn_layer *L, fn_err *err);
+    /* optional, for ops whose output channels are a kernel matrix plus a bias (Conv2D,
+     * DepthwiseConv2D, SeparableConv2D's pointwise half): the weights as src/net/fuse.c
+     * folds a per-channel y*mul + add into them - kernel (rows x channels), bias
+     * (channels; zeros when the layer has none).  -1 before prepare. */
+    int (*fold_params)(fn_layer *L, float **kernel, size_t *rows, float **bias, int *channels);
 } fn_op;
 
 /* Capabilities a layer declares in parse/infer, used by the planner. */

@@ -28,14 +28,7 @@ int fn_op_window(const fn_layer *L, const char *axis, int in, int k, int s, int 
 int fn_depthwise_parse_common(fn_layer *L, const cJSON *cfg, int k[2], int s[2], int *same, int *dm,
                               fn_err *err);
 
-/* Folding hooks (graph optimiser, src/net/fuse.c).
- * A Conv2D's weights as the fold sees them: kernel (kh*kw*cin rows x filters, HWIO)
- * and bias (filters; zeros when the layer has none).  NULL before prepare. */
-int fn_conv2d_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters);
-/* The same view of a DepthwiseConv2D (kernel (kh*kw) rows x c*dm output channels) and of
- * a SeparableConv2D's pointwise half (c*dm rows x filters). */
-int fn_depthwise_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *channels);
-int fn_separable_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters);
+/* Folding hooks (graph optimiser, src/net/fuse.c); convolutions offer fn_op.fold_params. */
 /* BatchNormalization as y = x*mul + add per channel; returns the channel axis (per-sample
  * index) or -1.  mul/add point into the layer (valid while it lives). */
 int fn_batchnorm_affine(const fn_layer *L, const float **mul, const float **add);

@@ -124,9 +124,9 @@ static void sep_destroy(fn_layer *L)
     L->priv = NULL;
 }
 
-int fn_separable_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters)
+static int sep_fold_params(fn_layer *L, float **kernel, size_t *rows, float **bias, int *filters)
 {
-    sep_params *p = L->op == &fn_op_separable_conv2d ? L->priv : NULL;
+    sep_params *p = L->priv;
     fn_weight *k = p ? fn_layer_weight(L, "pointwise_kernel") : NULL;
     if (!p || !p->bias || !k || !k->data)
         return -1;
@@ -146,4 +146,5 @@ const fn_op fn_op_separable_conv2d = {
     .forward = sep_forward,
     .destroy = sep_destroy,
     .macs = sep_macs,
+    .fold_params = sep_fold_params,
 };

@@ -51,31 +51,22 @@ static int is_fusable_producer(const fn_layer *P)
            P->op == &fn_op_scale_sum || P->op == &fn_op_l2_normalize || P->op == &fn_op_batchnorm;
 }
 
-/* The kernel of a convolution as rows x f (one column per output channel) and its
- * bias (f), for Conv2D, DepthwiseConv2D and a SeparableConv2D's pointwise half. */
-static int affine_params(fn_layer *C, float **w, size_t *rows, float **b, int *f)
-{
-    if (C->op == &fn_op_depthwise_conv2d)
-        return fn_depthwise_params(C, w, rows, b, f);
-    if (C->op == &fn_op_separable_conv2d)
-        return fn_separable_params(C, w, rows, b, f);
-    return fn_conv2d_params(C, w, rows, b, f);
-}
-
-/* Convolution C becomes C followed by y*mul + add per output channel (mul, add NULL = 1, 0):
- * w' = w*mul, b' = b*mul + add.  Returns -1 when C has no weights to fold into. */
-static int fold_affine(fn_layer *C, const float *mul, const float *add)
+/* Layer C (an op with fold_params: a convolution) becomes C followed by y*mul + add per
+ * output channel: w' = w*mul, b' = b*mul + add.  mul NULL means every channel is
+ * multiplied by `scale` (a residual scale); add NULL adds 0.  Returns -1 when C has no
+ * weights to fold into. */
+static int fold_affine(fn_layer *C, const float *mul, float scale, const float *add)
 {
     float *w, *b;
     size_t rows;
     int f;
-    if (affine_params(C, &w, &rows, &b, &f))
+    if (!C->op->fold_params || C->op->fold_params(C, &w, &rows, &b, &f))
         return -1;
     for (size_t r = 0; r < rows; r++)
         for (int i = 0; i < f; i++)
-            w[r * f + i] *= mul ? mul[i] : 1.0f;
+            w[r * f + i] *= mul ? mul[i] : scale;
     for (int i = 0; i < f; i++)
-        b[i] = b[i] * (mul ? mul[i] : 1.0f) + (add ? add[i] : 0.0f);
+        b[i] = b[i] * (mul ? mul[i] : scale) + (add ? add[i] : 0.0f);
     return 0;
 }
 
@@ -101,13 +92,11 @@ int fn_net_fuse(fn_net *net, fn_err *err)
 
         if (L->op == &fn_op_activation && L->act == FN_ACT_LINEAR) {
             vanish(L, P, uses, P->index);
-        } else if (L->op == &fn_op_batchnorm && sole && P->act == FN_ACT_LINEAR &&
-                   (P->op == &fn_op_conv2d || P->op == &fn_op_depthwise_conv2d ||
-                    P->op == &fn_op_separable_conv2d)) {
+        } else if (L->op == &fn_op_batchnorm && sole && P->act == FN_ACT_LINEAR && P->op->fold_params) {
             const float *mul, *add;
             int axis = fn_batchnorm_affine(L, &mul, &add);
             int chan_axis = fn_layer_channels_first(P) ? 0 : 2;
-            if (axis == chan_axis && L->act == FN_ACT_LINEAR && !fold_affine(P, mul, add))
+            if (axis == chan_axis && L->act == FN_ACT_LINEAR && !fold_affine(P, mul, 1.0f, add))
                 vanish(L, P, uses, P->index);
         } else if ((L->op == &fn_op_activation || L->op == &fn_op_relu || L->op == &fn_op_leaky_relu) &&
                    sole && is_fusable_producer(P) && P->act == FN_ACT_LINEAR &&
@@ -117,20 +106,10 @@ int fn_net_fuse(fn_net *net, fn_err *err)
             vanish(L, P, uses, P->index);
         } else if (L->op == &fn_op_scale_sum) {
             fn_layer *C = &net->layers[fn_net_resolve(net, L->in[1])];
-            float s = fn_scale_sum_scale(L), *w, *b;
-            size_t rows;
-            int f;
-            if (C->op == &fn_op_conv2d && uses[C->index] == 1 && C->act == FN_ACT_LINEAR && C != P && s != 1.0f &&
-                !fn_conv2d_params(C, &w, &rows, &b, &f)) {
-                float *mul = malloc(sizeof(float) * (size_t)f);
-                if (mul) {
-                    for (int k = 0; k < f; k++)
-                        mul[k] = s;
-                    if (!fold_affine(C, mul, NULL))
-                        fn_scale_sum_set_scale(L, 1.0f);
-                    free(mul);
-                }
-            }
+            float s = fn_scale_sum_scale(L);
+            if (uses[C->index] == 1 && C->act == FN_ACT_LINEAR && C != P && s != 1.0f &&
+                !fold_affine(C, NULL, s, NULL))
+                fn_scale_sum_set_scale(L, 1.0f);
         }
     }
     free(uses);
