@@ -6,7 +6,7 @@
  *     that the engine CLI loads the result;
  *   - drive the writer (tools/lib/keras_h5w) directly: chunked layer_names0/1, the
  *     model.save() layout with a model_config over 64 KiB, scoped weight names, misuse;
- *   - drive tools/lib/keras_json directly: an exact model.json for a small two-output
+ *   - drive tools/lib/keras_graph and outfiles directly: an exact model.json for a small two-output
  *     model, and the all-or-none output writer.
  * Run from the repository root (as `make test` does). */
 #include <setjmp.h>
@@ -23,7 +23,8 @@
 
 #include "io/h5.h"
 #include "../tools/lib/keras_h5w.h"
-#include "../tools/lib/keras_json.h"
+#include "../tools/lib/keras_graph.h"
+#include "../tools/lib/outfiles.h"
 #include "app/align.h"
 #include "lib/faceapi_fixture.h"
 #include "lib/testutil.h"
@@ -580,7 +581,7 @@ static void t_writer_misuse(void **state)
 
 /* ---- the model.json writer directly ---------------------------------------------- */
 
-/* fn_kjson_write_outputs callbacks: one that fails, one that writes ctx as model.h5. */
+/* model.h5 writers for the output folder: one that fails, one that writes ctx. */
 static int h5_fails(const char *path, void *ctx, fn_err *err)
 {
     (void)path;
@@ -595,23 +596,45 @@ static int h5_stub(const char *path, void *ctx, fn_err *err)
     return 0;
 }
 
+/* model.json, facenet.json and model.h5 (from write_h5) into outdir, all or none: the
+ * sequence every converter follows (tools/lib/outfiles.h). */
+static int write_three(const char *outdir, const char *model_json, const char *profile_json,
+                       int (*write_h5)(const char *path, void *ctx, fn_err *err), void *ctx, fn_err *err)
+{
+    fn_outfiles o;
+    const char *h5;
+    int rc = fn_outfiles_open(&o, outdir, err) || fn_outfiles_text(&o, "model.json", model_json, err) ||
+                     fn_outfiles_text(&o, "facenet.json", profile_json, err) ||
+                     !(h5 = fn_outfiles_path(&o, "model.h5", err)) || write_h5(h5, ctx, err) ||
+                     fn_outfiles_commit(&o, err)
+                 ? -1
+                 : 0;
+    fn_outfiles_close(&o);
+    return rc;
+}
+
 /* A model the face-api network does not exercise: a non-square kernel, a layer with
  * two inputs, two outputs; then the all-or-none output writer. */
 static void t_json_writer(void **state)
 {
     (void)state;
-    fn_kjson_model m;
-    assert_int_equal(fn_kjson_begin(&m, "tiny"), 0);
+    fn_err err;
+    kg_model *m = kg_new("tiny");
+    assert_non_null(m);
     const int shape[3] = {8, 6, 3};
-    assert_non_null(fn_kjson_input(&m, "img", 3, shape));
-    const char *img = "img", *c = "c", *two[2] = {"c", "p"}, *outs[2] = {"a", "p"};
-    assert_int_equal(fn_kjson_conv2d_config(fn_kjson_layer(&m, "Conv2D", "c", 1, &img), 4, 3, 1,
-                                            2, 1, 1, "relu", 1),
-                     0);
-    assert_int_equal(
-        fn_kjson_pool2d_config(fn_kjson_layer(&m, "MaxPooling2D", "p", 1, &c), 2, 2, 2, 2, 0), 0);
-    assert_non_null(fn_kjson_layer(&m, "Add", "a", 2, two));
-    char *s = fn_kjson_finish(&m, 1, &img, 2, outs);
+    assert_non_null(kg_add(m, "InputLayer", "img", kg_input_config_dims(3, shape), 0, NULL, &err));
+    const char *img = "img", *c = "c", *two[2] = {"c", "p"};
+    kg_layer *L = kg_add(m, "Conv2D", "c", cJSON_CreateObject(), 1, &img, &err);
+    assert_non_null(L);
+    assert_int_equal(kg_conv2d_config(L->cfg, 4, 3, 1, 2, 1, "same", KG_CL, "relu", 1), 0);
+    L = kg_add(m, "MaxPooling2D", "p", cJSON_CreateObject(), 1, &c, &err);
+    assert_non_null(L);
+    assert_int_equal(kg_pool2d_config(L->cfg, 2, 2, 2, 2, "valid", KG_CL), 0);
+    assert_non_null(kg_add(m, "Add", "a", cJSON_CreateObject(), 2, two, &err));
+    assert_int_equal(kg_output(m, "a", &err), 0);
+    assert_int_equal(kg_output(m, "p", &err), 0);
+    char *s = kg_model_json(m);
+    kg_free(m);
     assert_non_null(s);
     assert_string_equal(s,
         "{\"class_name\":\"Functional\",\"config\":{\"name\":\"tiny\",\"layers\":["
@@ -641,14 +664,13 @@ static void t_json_writer(void **state)
     const char *dir = fx_subdir("kjson");
     char out[4300], p[4400];
     snprintf(out, sizeof out, "%s/new", dir);
-    fn_err err;
     fn_err_clear(&err);
-    assert_int_equal(fn_kjson_write_outputs(out, s, "{}", h5_fails, NULL, &err), -1);
+    assert_int_equal(write_three(out, s, "{}", h5_fails, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "no room"));
     assert_false(fx_exists(out));
-    assert_int_equal(fn_kjson_write_outputs(dir, s, "{}", h5_fails, NULL, &err), -1);
+    assert_int_equal(write_three(dir, s, "{}", h5_fails, NULL, &err), -1);
     assert_int_equal(fx_count_entries(dir), 0); /* no temporary files either */
-    assert_int_equal(fn_kjson_write_outputs(out, s, "{}", h5_stub, "h5", &err), 0);
+    assert_int_equal(write_three(out, s, "{}", h5_stub, "h5", &err), 0);
     assert_int_equal(fx_count_entries(out), 3);
     char *txt;
     snprintf(p, sizeof p, "%s/model.json", out);
@@ -667,7 +689,7 @@ static void t_json_writer(void **state)
     assert_string_equal(txt, "h5");
     free(txt);
     /* an output path that is a file */
-    assert_int_equal(fn_kjson_write_outputs(p, s, "{}", h5_stub, "h5", &err), -1);
+    assert_int_equal(write_three(p, s, "{}", h5_stub, "h5", &err), -1);
     assert_int_equal(err.kind, FN_E_ARG);
     assert_non_null(strstr(err.msg, "not a directory"));
     cJSON_free(s);

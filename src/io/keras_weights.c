@@ -118,8 +118,6 @@ int fn_kw_open(const char *path, fn_kw_file **out, fn_err *err)
     rc = 0;
 out:
     if (rc) {
-        if (f->group < 0)
-            f->group = -1;
         fn_kw_close(f);
         return -1;
     }

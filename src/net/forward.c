@@ -41,3 +41,8 @@ const float *fn_net_output(const fn_net *net, int i, fn_shape *shape)
         *shape = net->layers[s].out_shape;
     return view_of(net, s).p;
 }
+
+void fn_net_set_reference(fn_net *net, int on)
+{
+    net->reference = on;
+}

@@ -48,11 +48,6 @@ const char *fn_net_output_name(const fn_net *net, int i)
     return net->layers[net->out[i]].name;
 }
 
-void fn_net_set_reference(fn_net *net, int on)
-{
-    net->reference = on;
-}
-
 size_t fn_net_param_count(const fn_net *net)
 {
     return net->params;
