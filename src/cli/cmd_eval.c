@@ -3,13 +3,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app/eval.h"
 #include "app/match.h"
 #include "app/triplet.h"
 #include "cli/cli.h"
-#include "core/file.h"
 #include "io/pairs.h"
 
 /* The label of an image in the text matrix: its file name, cut to width. */
