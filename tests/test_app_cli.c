@@ -99,7 +99,7 @@ static void test_office_scenario(void **state)
         assert_non_null(nl);
         *nl = '\0';
         cJSON *j = cJSON_Parse(line);
-        const char *p = cJSON_GetObjectItem(j, "path")->valuestring;
+        const char *p = cJSON_GetObjectItem(j, "image")->valuestring;
         const char *base = strrchr(p, '/') + 1;
         enames[k] = strndup(base, strcspn(base, "."));
         size_t n;
@@ -462,7 +462,7 @@ static void test_encode_skips_unreadable(void **state)
     assert_int_equal(run(args, &out, &err), 2);
     assert_non_null(strstr(err, "broken.jpg"));
     assert_non_null(strstr(err, "nothere.png"));
-    assert_non_null(strstr(err, "encoded 2 images, 2 skipped"));
+    assert_non_null(strstr(err, "encoded 2 faces from 2 of 4 images (0 without a face, 2 unreadable)"));
     int lines = 0;
     for (char *p = out; *p; p++)
         lines += *p == '\n';

@@ -321,41 +321,57 @@ int fn_profile_normalize(const fn_profile *p, const fn_image *img, float *out, f
     return 0;
 }
 
+int fn_preprocess_chip(const fn_profile *p, const fn_image *img, const double *lm, fn_image *chip, fn_err *err)
+{
+    memset(chip, 0, sizeof *chip);
+    if (check_profile(p, err))
+        return -1;
+    if (!img->rgb || img->w <= 0 || img->h <= 0)
+        return fn_fail(err, FN_E_ARG, "preprocess: empty image");
+    if (lm) {
+        double tmpl[10];
+        fn_profile_template(p, tmpl);
+        return fn_align_face(img, lm, tmpl, p->in_w, p->in_h, p->align_mode, chip, err);
+    }
+    fn_image padded = {0, 0, NULL};
+    const fn_image *cur = img;
+    int rc = 0;
+    if (p->pad_to_square != FN_PAD_NONE && cur->w != cur->h) {
+        if ((rc = fn_image_pad_square(cur, p->pad_to_square == FN_PAD_CENTER, &padded, err)))
+            return rc;
+        cur = &padded;
+    }
+    if (cur->w != p->in_w || cur->h != p->in_h) {
+        rc = fn_image_resize(cur, p->in_w, p->in_h, p->resize, chip, err);
+    } else if (!(rc = fn_image_alloc(chip, cur->w, cur->h, err))) {
+        memcpy(chip->rgb, cur->rgb, (size_t)cur->w * cur->h * 3);
+    }
+    fn_image_free(&padded);
+    return rc;
+}
+
 int fn_preprocess(const fn_profile *p, const fn_image *img, float *out, fn_err *err)
 {
     if (check_profile(p, err))
         return -1;
     if (!img->rgb || img->w <= 0 || img->h <= 0)
         return fn_fail(err, FN_E_ARG, "preprocess: empty image");
-    fn_image padded = {0, 0, NULL}, resized = {0, 0, NULL};
-    const fn_image *cur = img;
-    int rc = 0;
-    if (p->pad_to_square != FN_PAD_NONE && cur->w != cur->h) {
-        if ((rc = fn_image_pad_square(cur, p->pad_to_square == FN_PAD_CENTER, &padded, err)))
-            goto done;
-        cur = &padded;
-    }
-    if (cur->w != p->in_w || cur->h != p->in_h) {
-        if ((rc = fn_image_resize(cur, p->in_w, p->in_h, p->resize, &resized, err)))
-            goto done;
-        cur = &resized;
-    }
-    rc = fn_profile_normalize(p, cur, out, err);
-done:
-    fn_image_free(&padded);
-    fn_image_free(&resized);
+    if (img->w == p->in_w && img->h == p->in_h && (p->pad_to_square == FN_PAD_NONE || img->w == img->h))
+        /* already the input size: no copy */
+        return fn_profile_normalize(p, img, out, err);
+    fn_image chip;
+    if (fn_preprocess_chip(p, img, NULL, &chip, err))
+        return -1;
+    int rc = fn_profile_normalize(p, &chip, out, err);
+    fn_image_free(&chip);
     return rc;
 }
 
 int fn_preprocess_aligned(const fn_profile *p, const fn_image *img, const double lm[10],
                           float *out, fn_err *err)
 {
-    if (check_profile(p, err))
-        return -1;
-    double tmpl[10];
-    fn_profile_template(p, tmpl);
     fn_image chip;
-    if (fn_align_face(img, lm, tmpl, p->in_w, p->in_h, p->align_mode, &chip, err))
+    if (fn_preprocess_chip(p, img, lm, &chip, err))
         return -1;
     int rc = fn_profile_normalize(p, &chip, out, err);
     fn_image_free(&chip);

@@ -78,6 +78,12 @@ int fn_preprocess(const fn_profile *p, const fn_image *img, float *out, fn_err *
 int fn_preprocess_aligned(const fn_profile *p, const fn_image *img, const double lm[10],
                           float *out, fn_err *err);
 
+/* The 8-bit chip either of the two above normalises (lm NULL: padded and resized;
+ * else aligned): what the network sees, for --save-chips.  *chip is the caller's to
+ * free (also zeroed on failure). */
+int fn_preprocess_chip(const fn_profile *p, const fn_image *img, const double *lm, fn_image *chip,
+                       fn_err *err);
+
 /* Normalise an image that already has the input size into out. */
 int fn_profile_normalize(const fn_profile *p, const fn_image *img, float *out, fn_err *err);
 

@@ -34,6 +34,11 @@ typedef struct {
  * FN_DATADIR/models/dlib-resnet (when built with it), then weights/dlib-resnet in the
  * current directory and beside the executable (../weights/dlib-resnet). */
 int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err);
+/* The folder of the model called name (e.g. "ssd-mobilenetv1"), searched where the
+ * default model is; 0, or -1 naming the places searched. */
+int fn_cli_find_model(const char *name, char *buf, size_t cap, fn_err *err);
+/* The sandbox setting for models shipped with facenet (on only with FACENET_SANDBOX). */
+int fn_cli_sandbox_default(void);
 /* Directory holding the model's side files (facenet.json); never NULL. */
 const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap);
 
@@ -109,14 +114,9 @@ void fn_image_list_free(fn_image_list *l);
  * FN_EXIT_ERROR after printing the error. */
 int fn_cli_expand_images(char *const *args, int n, fn_image_list *l);
 
-/* Encode n images in batches of `batch`, skipping those that cannot be read or have
- * no landmarks (when lms is given), each reported once on stderr as
- * "facenet: <why> (<note>)": ok[i] says which worked, failed rows of emb are NaN.
- * raw, when not NULL, receives the network outputs (emb: the profile's vector).
- * A progress bar is drawn when stderr is a terminal. */
-int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
-                        const fn_landmarks *lms, const char *lm_name, int batch, const char *note, float *emb,
-                        float *raw, int *ok, int *n_ok, fn_err *err);
+/* The landmarks of an image: by its key, else by its last two path components
+ * ("Name/Name_0001.jpg", as LFW lists them).  Images are encoded through
+ * cli/faces_cli.h. */
 const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key);
 
 /* JSON output (cJSON): strings for any bytes (bytes that are not UTF-8 become the
@@ -133,6 +133,7 @@ int fn_json_print(cJSON *obj);
 /* Subcommands. */
 int fn_cmd_info(int argc, char **argv);
 int fn_cmd_embed(int argc, char **argv);
+int fn_cmd_detect(int argc, char **argv);
 int fn_cmd_encode(int argc, char **argv);
 int fn_cmd_enroll(int argc, char **argv);
 int fn_cmd_verify(int argc, char **argv);

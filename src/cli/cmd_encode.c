@@ -1,5 +1,6 @@
-/* cmd_encode.c - `facenet encode`: many images to an embeddings file, in batches,
- * with a progress bar on a terminal, skipping (and counting) unreadable images, and
+/* cmd_encode.c - `facenet encode`: many images to an embeddings file, one row per
+ * face found (or per image with --no-detect), in batches, with a progress bar on a
+ * terminal, skipping (and counting) unreadable images and images without a face, and
  * sharding so several machines can split one collection. */
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "app/encoder.h"
 #include "cli/cli.h"
+#include "cli/faces_cli.h"
 #include "io/embeddings.h"
 #include "io/landmarks.h"
 
@@ -17,19 +19,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void progress(int done, int total, double t0)
-{
-    double el = now() - t0, rate = el > 0 ? done / el : 0;
-    double eta = rate > 0 ? (total - done) / rate : 0;
-    int width = 30, fill = total ? (int)((double)done / total * width) : width;
-    char bar[64];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
-    bar[width] = '\0';
-    fprintf(stderr, "\r[%s] %d/%d  %.1f img/s  ETA %dm%02ds ", bar, done, total, rate, (int)eta / 60, (int)eta % 60);
-    fflush(stderr);
 }
 
 /* Landmarks of an image: by its key, else by its last two path components
@@ -47,80 +36,42 @@ const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key)
     return s != key ? fn_landmarks_find(lm, s) : NULL;
 }
 
-/* Was paths[idx] already reported (the same path given twice fails twice)? */
-static int reported(const char *const *paths, const int *ok, int idx)
+/* One face as a line of text: "PATH V1 .. VD", with detection
+ * "PATH FACE X Y W H SCORE V1 .. VD". */
+static void print_text(const char *path, const fn_cli_face *f, const float *e, int dim)
 {
-    for (int j = 0; j < idx; j++)
-        if (!ok[j] && !strcmp(paths[j], paths[idx]))
-            return 1;
-    return 0;
+    printf("%s", path);
+    if (f->face >= 0)
+        printf(" %d %.2f %.2f %.2f %.2f %.4f", f->face, f->box.x, f->box.y, f->box.width, f->box.height, f->score);
+    for (int j = 0; j < dim; j++)
+        printf(" %.9g", (double)e[j]);
+    printf("\n");
 }
 
-int fn_cli_encode_paths(fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
-                        const fn_landmarks *lms, const char *lm_name, int batch, const char *note, float *emb,
-                        float *raw, int *ok, int *n_ok, fn_err *err)
+static int write_outputs(const char *const *outs, int n_out, const fn_cli_face_set *set, const char *const *paths,
+                         fn_err *err)
 {
-    const size_t per = fn_encoder_input_floats(enc);
-    float *in = malloc(sizeof(float) * per * (size_t)batch), *out = malloc(sizeof(float) * (size_t)enc->dim * batch);
-    int *slot = malloc(sizeof(int) * (size_t)batch);
-    if (!in || !out || !slot) {
-        free(in), free(out), free(slot);
-        return fn_fail(err, FN_E_NOMEM, "out of memory");
+    int n = set->n ? set->n : 1, rc = 0, detected = set->n && set->face[0].face >= 0;
+    const char **rowpath = malloc(sizeof(char *) * (size_t)n);
+    int *face = malloc(sizeof(int) * (size_t)n);
+    float *box = malloc(sizeof(float) * 4 * (size_t)n), *score = malloc(sizeof(float) * (size_t)n);
+    if (!rowpath || !face || !box || !score)
+        rc = fn_fail(err, FN_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < set->n; i++) {
+        const fn_cli_face *f = &set->face[i];
+        rowpath[i] = paths[f->image];
+        face[i] = f->face;
+        box[4 * i] = (float)f->box.x, box[4 * i + 1] = (float)f->box.y;
+        box[4 * i + 2] = (float)f->box.width, box[4 * i + 3] = (float)f->box.height;
+        score[i] = (float)f->score;
     }
-    int tty = isatty(2) && n > 1, rc = 0, idx = 0;
-    double t0 = now();
-    *n_ok = 0;
-    while (idx < n && !rc) {
-        int m_in = 0;
-        for (; m_in < batch && idx < n; idx++) {
-            const double *lm = NULL;
-            fn_err e2 = {0};
-            int bad = 0;
-            ok[idx] = 0;
-            if (lms && !(lm = fn_cli_find_landmarks(lms, keys[idx]))) {
-                fn_fail(&e2, FN_E_NOTFOUND, "%s: no landmarks for it in %s", paths[idx], lm_name);
-                bad = 1;
-            }
-            if (!bad && fn_encoder_prepare(enc, paths[idx], lm, in + per * m_in, &e2))
-                bad = 1;
-            if (bad) {
-                if (tty)
-                    fputc('\n', stderr);
-                if (!reported(paths, ok, idx))
-                    fn_cli_fail("%s (%s)", e2.msg, note);
-                for (int j = 0; j < enc->dim; j++)
-                    emb[(size_t)idx * enc->dim + j] = NAN;
-            } else {
-                slot[m_in++] = idx;
-            }
-        }
-        /* with raw wanted, run without the profile's normalisation and apply it here */
-        int l2 = enc->prof.l2_normalize;
-        if (raw)
-            enc->prof.l2_normalize = 0;
-        int run_rc = m_in ? fn_encoder_run(enc, in, m_in, out, err) : 0;
-        enc->prof.l2_normalize = l2;
-        if (run_rc) {
-            rc = -1;
-            break;
-        }
-        for (int k = 0; k < m_in; k++) {
-            float *e = emb + (size_t)slot[k] * enc->dim;
-            memcpy(e, out + (size_t)k * enc->dim, sizeof(float) * enc->dim);
-            if (raw) {
-                memcpy(raw + (size_t)slot[k] * enc->dim, e, sizeof(float) * enc->dim);
-                if (l2)
-                    fn_l2_normalize(e, enc->dim);
-            }
-            ok[slot[k]] = 1;
-            (*n_ok)++;
-        }
-        if (tty)
-            progress(idx, n, t0);
-    }
-    if (tty)
-        fputc('\n', stderr);
-    free(in), free(out), free(slot);
+    fn_emb_faces faces = {face, box, score};
+    for (int o = 0; !rc && o < n_out; o++)
+        rc = fn_write_embeddings_faces(outs[o], rowpath, detected ? &faces : NULL, set->n, set->dim, set->emb, err);
+    free(rowpath);
+    free(face);
+    free(box);
+    free(score);
     return rc;
 }
 
@@ -134,11 +85,14 @@ int fn_cmd_encode(int argc, char **argv)
     }
     fn_model_args m = a.model;
     fn_image_list list = {0};
-    const char *outs[8], *lm_path = fn_cli_str(&a, "landmarks");
+    fn_face_source src = {0};
+    fn_cli_face_set set = {0};
+    fn_encoder enc = {0};
+    const char *outs[8];
+    const char **paths = NULL, **keys = NULL;
     int n_out = fn_cli_values(&a, "output", outs, 8);
     int batch = fn_cli_get_int(&a, "batch", 16);
     int shard_k = 0, shard_n = 1, json = fn_cli_flag(&a, "json");
-    double lm_scale = fn_cli_get_double(&a, "landmark-scale", 1.0);
     if (fn_cli_str(&a, "shard"))
         fn_cli_parse_shard(fn_cli_str(&a, "shard"), &shard_k, &shard_n); /* checked by the parser */
     fn_err err = {0};
@@ -160,88 +114,75 @@ int fn_cmd_encode(int argc, char **argv)
             goto done;
         }
     }
-    fn_encoder enc;
     if (fn_cli_open_encoder(&m, &enc, &err)) {
         rc = fn_cli_fail_err(&err);
         goto done;
     }
-    fn_landmarks lms = {0};
-    if (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) {
-        rc = fn_cli_fail_err(&err);
-        fn_encoder_close(&enc);
+    if (fn_face_source_open(&a, FN_PICK_ALL, batch, &src))
         goto done;
-    }
     /* this shard's images */
     int total = 0, want_raw = json && !n_out;
     for (int i = shard_k; i < list.n; i += shard_n)
         total++;
-    size_t rows = (size_t)(total ? total : 1);
-    const char **paths = malloc(sizeof(char *) * rows), **keys = malloc(sizeof(char *) * rows);
-    const char **okpaths = malloc(sizeof(char *) * rows);
-    int *okf = malloc(sizeof(int) * rows);
-    float *emb = malloc(sizeof(float) * (size_t)enc.dim * rows);
-    float *raw = want_raw ? malloc(sizeof(float) * (size_t)enc.dim * rows) : NULL;
-    if (!paths || !keys || !okpaths || !okf || !emb || (want_raw && !raw)) {
+    paths = malloc(sizeof(char *) * (size_t)(total ? total : 1));
+    keys = malloc(sizeof(char *) * (size_t)(total ? total : 1));
+    if (!paths || !keys) {
         fn_cli_fail("out of memory");
-        goto cleanup;
+        goto done;
     }
     for (int i = shard_k, k = 0; i < list.n; i += shard_n, k++)
         paths[k] = list.path[i], keys[k] = list.key[i];
     double t0 = now();
-    int ok = 0;
-    if (fn_cli_encode_paths(&enc, paths, keys, total, lm_path ? &lms : NULL, lm_path, batch, "skipped", emb, raw, okf,
-                            &ok, &err)) {
+    if (fn_cli_encode_faces(&src, &enc, paths, keys, total, "skipped", want_raw, json && !n_out, &set, &err)) {
         rc = fn_cli_fail_err(&err);
-        goto cleanup;
+        goto done;
     }
-    int skipped = total - ok;
-    for (int i = 0, k = 0; i < total; i++) /* compact the successes */
-        if (okf[i]) {
-            okpaths[k] = paths[i];
-            memmove(emb + (size_t)k * enc.dim, emb + (size_t)i * enc.dim, sizeof(float) * enc.dim);
-            if (raw)
-                memmove(raw + (size_t)k * enc.dim, raw + (size_t)i * enc.dim, sizeof(float) * enc.dim);
-            k++;
-        }
     double el = now() - t0;
-    if (ok == 0 && total > 0) { /* nothing encoded: keep any previous outputs */
-        fn_cli_fail("encode: none of the %d images could be encoded%s", total, n_out ? "; outputs left untouched" : "");
-        goto cleanup;
+    int failed = total - set.n_ok;
+    if (set.n == 0 && total > 0) { /* nothing encoded: keep any previous outputs */
+        fn_cli_fail("encode: no face encoded from the %d image%s%s", total, total == 1 ? "" : "s",
+                    n_out ? "; outputs left untouched" : "");
+        goto done;
     }
-    for (int o = 0; o < n_out; o++)
-        if (fn_write_embeddings(outs[o], okpaths, ok, enc.dim, emb, &err)) {
-            rc = fn_cli_fail_err(&err);
-            goto cleanup;
-        }
-    for (int i = 0; i < ok && !n_out; i++) {
+    if (write_outputs(outs, n_out, &set, paths, &err)) {
+        rc = fn_cli_fail_err(&err);
+        goto done;
+    }
+    for (int i = 0; i < set.n && !n_out; i++) {
+        const fn_cli_face *f = &set.face[i];
+        const float *e = set.emb + (size_t)i * set.dim;
         if (json) {
             /* "embedding": what the profile compares; "raw": the network output */
             cJSON *j = cJSON_CreateObject();
-            cJSON_AddItemToObject(j, "path", fn_json_str(okpaths[i]));
-            cJSON_AddItemToObject(j, "embedding", fn_json_floats(emb + (size_t)i * enc.dim, (size_t)enc.dim));
-            cJSON_AddItemToObject(j, "raw", fn_json_floats(raw + (size_t)i * enc.dim, (size_t)enc.dim));
+            cJSON_AddItemToObject(j, "image", fn_json_str(paths[f->image]));
+            fn_cli_face_json(j, f);
+            cJSON_AddItemToObject(j, "embedding", fn_json_floats(e, (size_t)set.dim));
+            cJSON_AddItemToObject(j, "raw", fn_json_floats(set.raw + (size_t)i * set.dim, (size_t)set.dim));
             if (fn_json_print(j))
-                goto cleanup;
+                goto done;
         } else {
-            printf("%s", okpaths[i]);
-            for (int j = 0; j < enc.dim; j++)
-                printf(" %.9g", (double)emb[(size_t)i * enc.dim + j]);
-            printf("\n");
+            print_text(paths[f->image], f, e, set.dim);
         }
     }
-    fprintf(stderr, "facenet: encoded %d image%s, %d skipped, in %.1f s (%.1f img/s)%s%s\n", ok, ok == 1 ? "" : "s",
-            skipped, el, el > 0 ? ok / el : 0.0, n_out ? " -> " : "", n_out ? outs[0] : "");
-    rc = skipped ? FN_EXIT_ERROR : FN_EXIT_OK; /* the others are written; the status says some failed */
-cleanup:
+    for (int i = 0; json && !n_out && i < total; i++) /* images without an embedding, in --json too */
+        if (set.status[i] != FN_IMG_OK && fn_json_print(fn_cli_image_status_json(&set, paths[i], i)))
+            goto done;
+    if (fn_face_source_detects(&src))
+        fprintf(stderr, "facenet: encoded %d face%s from %d of %d images (%d without a face, %d unreadable), "
+                        "in %.1f s (%.1f img/s)%s%s\n",
+                set.n, set.n == 1 ? "" : "s", set.n_ok, total, set.n_no_face, set.n_unreadable, el,
+                el > 0 ? total / el : 0.0, n_out ? " -> " : "", n_out ? outs[0] : "");
+    else
+        fprintf(stderr, "facenet: encoded %d image%s, %d skipped, in %.1f s (%.1f img/s)%s%s\n", set.n_ok,
+                set.n_ok == 1 ? "" : "s", failed, el, el > 0 ? set.n_ok / el : 0.0, n_out ? " -> " : "",
+                n_out ? outs[0] : "");
+    rc = failed ? FN_EXIT_ERROR : FN_EXIT_OK; /* the others are written; the status says some failed */
+done:
     free(paths);
     free(keys);
-    free(okf);
-    free(emb);
-    free(raw);
-    free(okpaths);
-    fn_landmarks_free(&lms);
+    fn_cli_face_set_free(&set);
+    fn_face_source_close(&src);
     fn_encoder_close(&enc);
-done:
     fn_image_list_free(&list);
     fn_cli_args_free(&a);
     return rc;

@@ -8,6 +8,7 @@
 #include "app/match.h"
 #include "app/triplet.h"
 #include "cli/cli.h"
+#include "cli/faces_cli.h"
 #include "io/pairs.h"
 
 /* The label of an image in the text matrix: its file name, cut to width. */
@@ -26,60 +27,62 @@ int fn_cmd_distance(int argc, char **argv)
         return pr > 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
     }
     int json = fn_cli_flag(&a, "json");
-    const char *lm_path = fn_cli_str(&a, "landmarks");
     fn_image_list l = {0};
     fn_err err = {0};
     fn_encoder enc = {0};
-    fn_landmarks lms = {0};
-    float *emb = NULL;
-    int *ok = NULL, n_ok = 0, rc = FN_EXIT_ERROR;
+    fn_face_source src = {0};
+    fn_cli_face_set set = {0};
+    int rc = FN_EXIT_ERROR;
     if (fn_cli_expand_images(a.pos, a.n_pos, &l))
         goto out;
-    if (l.n < 2) {
-        fn_cli_fail("distance: give at least two images (see facenet distance --help)");
+    if (l.n < 1) {
+        fn_cli_fail("distance: give at least two images, or one with several faces (see facenet distance --help)");
         goto out;
     }
-    if ((lm_path && fn_landmarks_load(lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
-        fn_cli_open_encoder(&a.model, &enc, &err)) {
+    if (fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
-    emb = malloc(sizeof(float) * (size_t)l.n * enc.dim);
-    ok = calloc((size_t)l.n, sizeof *ok);
-    if (!emb || !ok) {
-        fn_cli_fail("out of memory");
+    if (fn_face_source_open(&a, FN_PICK_ALL, 16, &src))
         goto out;
-    }
-    if (fn_cli_encode_paths(&enc, (const char *const *)l.path, (const char *const *)l.key, l.n, lm_path ? &lms : NULL,
-                            lm_path, 16, "skipped", emb, NULL, ok, &n_ok, &err)) {
+    const char *const *paths = (const char *const *)l.path;
+    if (fn_cli_encode_faces(&src, &enc, paths, (const char *const *)l.key, l.n, "skipped", 0, 0, &set, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
-    /* the matrix of the images that were read; the others were reported */
-    cJSON *j = NULL, *imgs = NULL, *rows = NULL;
+    if (set.n < 2) {
+        fn_cli_fail("distance: %d face%s encoded, a matrix needs two", set.n, set.n == 1 ? "" : "s");
+        goto out;
+    }
+    /* the matrix of the faces found; the images without one were reported */
+    char label[4200];
+    cJSON *j = NULL, *imgs = NULL, *rows = NULL, *faces = NULL;
     if (json) {
         j = cJSON_CreateObject();
         imgs = cJSON_AddArrayToObject(j, "images");
+        if (fn_face_source_detects(&src))
+            faces = cJSON_AddArrayToObject(j, "faces");
         rows = cJSON_AddArrayToObject(j, "distances");
-    } else if (n_ok) {
+    } else {
         printf("%-12s", "");
-        for (int c = 0; c < l.n; c++)
-            if (ok[c])
-                printf(" %10.10s", base(l.path[c]));
+        for (int c = 0; c < set.n; c++)
+            printf(" %10.10s", base(fn_cli_face_label(&set, paths, c, label, sizeof label)));
         printf("\n");
     }
-    for (int r = 0; r < l.n; r++) {
-        if (!ok[r])
-            continue;
+    for (int r = 0; r < set.n; r++) {
         cJSON *row = json ? cJSON_CreateArray() : NULL;
-        if (json)
-            cJSON_AddItemToArray(imgs, fn_json_str(l.path[r]));
-        else
-            printf("%-12.12s", base(l.path[r]));
-        for (int c = 0; c < l.n; c++) {
-            if (!ok[c])
-                continue;
-            float d = fn_l2_distance(emb + (size_t)r * enc.dim, emb + (size_t)c * enc.dim, enc.dim);
+        if (json) {
+            cJSON_AddItemToArray(imgs, fn_json_str(paths[set.face[r].image]));
+            if (faces) {
+                cJSON *fj = cJSON_CreateObject();
+                fn_cli_face_json(fj, &set.face[r]);
+                cJSON_AddItemToArray(faces, fj);
+            }
+        } else {
+            printf("%-12.12s", base(fn_cli_face_label(&set, paths, r, label, sizeof label)));
+        }
+        for (int c = 0; c < set.n; c++) {
+            float d = fn_l2_distance(set.emb + (size_t)r * enc.dim, set.emb + (size_t)c * enc.dim, enc.dim);
             if (json)
                 cJSON_AddItemToArray(row, cJSON_CreateNumber(fn_json_float_value(d)));
             else
@@ -90,15 +93,12 @@ int fn_cmd_distance(int argc, char **argv)
         else
             printf("\n");
     }
-    if (json && n_ok && fn_json_print(j))
+    if (json && fn_json_print(j))
         goto out;
-    if (json && !n_ok)
-        cJSON_Delete(j);
-    rc = n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
+    rc = set.n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
 out:
-    free(emb);
-    free(ok);
-    fn_landmarks_free(&lms);
+    fn_cli_face_set_free(&set);
+    fn_face_source_close(&src);
     fn_encoder_close(&enc);
     fn_image_list_free(&l);
     fn_cli_args_free(&a);
@@ -138,26 +138,29 @@ int fn_cmd_evaluate(int argc, char **argv)
     }
     fn_model_args m = a.model;
     const char *pairs_path = fn_cli_str(&a, "pairs"), *train_path = fn_cli_str(&a, "train-pairs");
-    const char *root = fn_cli_str(&a, "images"), *lm_path = fn_cli_str(&a, "landmarks");
-    double lm_scale = fn_cli_get_double(&a, "landmark-scale", 1.0);
+    const char *root = fn_cli_str(&a, "images");
     int json = fn_cli_flag(&a, "json"), batch = fn_cli_get_int(&a, "batch", 16), folds = fn_cli_get_int(&a, "folds", 10);
-    fn_cli_args_free(&a); /* the strings point into argv */
-    if (!pairs_path || !root)
+    if (!pairs_path || !root) {
+        fn_cli_args_free(&a);
         return fn_cli_fail("evaluate: usage: facenet evaluate --pairs PAIRS.txt --images DIR "
                            "[--landmarks F --landmark-scale S] [--train-pairs PAIRS.txt] [--json]");
+    }
     fn_err err = {0};
     fn_lfw_pairs test = {0}, train = {0};
     fn_encoder enc = {0};
-    fn_landmarks lms = {0};
+    fn_face_source src = {0};
+    fn_cli_face_set set = {0};
     char **uniq = NULL, **paths = NULL, **names = NULL;
-    float *emb = NULL, *dist = NULL, *tdist = NULL;
-    int *ok = NULL, *same = NULL, *tsame = NULL, *label = NULL;
-    int rc = FN_EXIT_ERROR, nu = 0, n_ok = 0;
+    float *dist = NULL, *tdist = NULL;
+    int *row = NULL, *same = NULL, *tsame = NULL, *label = NULL;
+    int rc = FN_EXIT_ERROR, nu = 0, n_no_face = 0;
     if (fn_lfw_pairs_load(pairs_path, &test, &err) || (train_path && fn_lfw_pairs_load(train_path, &train, &err)) ||
-        (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) || fn_cli_open_encoder(&m, &enc, &err)) {
+        fn_cli_open_encoder(&m, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
+    if (fn_face_source_open(&a, FN_PICK_CENTRAL, batch, &src)) /* per image the face nearest the centre */
+        goto out;
     /* unique images of both pair lists */
     int cap = 2 * (test.n + train.n);
     uniq = malloc(sizeof(char *) * (size_t)(cap ? cap : 1));
@@ -176,9 +179,8 @@ int fn_cmd_evaluate(int argc, char **argv)
             uniq[k++] = uniq[i];
     nu = k;
     paths = calloc((size_t)nu, sizeof *paths);
-    emb = malloc(sizeof(float) * (size_t)nu * enc.dim);
-    ok = calloc((size_t)nu, sizeof *ok);
-    if (!paths || !emb || !ok) {
+    row = malloc(sizeof(int) * (size_t)(nu ? nu : 1));
+    if (!paths || !row) {
         fn_cli_fail("out of memory");
         goto out;
     }
@@ -190,12 +192,19 @@ int fn_cmd_evaluate(int argc, char **argv)
         }
         snprintf(paths[i], len, "%s/%s", root, uniq[i]);
     }
-    if (fn_cli_encode_paths(&enc, (const char *const *)paths, (const char *const *)uniq, nu, lm_path ? &lms : NULL,
-                            lm_path, batch, "skipped", emb, NULL, ok, &n_ok, &err)) {
+    if (fn_cli_encode_faces(&src, &enc, (const char *const *)paths, (const char *const *)uniq, nu, "skipped", 0, 0,
+                            &set, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
-    /* distances: NaN where an image is missing */
+    for (int i = 0; i < nu; i++)
+        row[i] = -1;
+    for (int r = 0; r < set.n; r++)
+        row[set.face[r].image] = r;
+    n_no_face = set.n_no_face;
+    const float *emb = set.emb;
+    /* distances: a pair with an image without a face is answered "different" (infinitely
+     * far: counted); NaN (the pair is skipped) where an image could not be read */
     fn_lfw_pairs *sets[2] = {&test, &train};
     float **dists[2] = {&dist, &tdist};
     int **sames[2] = {&same, &tsame};
@@ -209,9 +218,12 @@ int fn_cmd_evaluate(int argc, char **argv)
         }
         for (int i = 0; i < p->n; i++) {
             int a = find(uniq, nu, p->pairs[i].path_a), b = find(uniq, nu, p->pairs[i].path_b);
+            int ra = row[a], rb = row[b];
+            int unreadable = set.status[a] == FN_IMG_UNREADABLE || set.status[b] == FN_IMG_UNREADABLE;
             (*sames[s])[i] = p->pairs[i].same;
-            (*dists[s])[i] = ok[a] && ok[b] ? fn_l2_distance(emb + (size_t)a * enc.dim, emb + (size_t)b * enc.dim, enc.dim)
-                                            : NAN;
+            (*dists[s])[i] = ra >= 0 && rb >= 0 ? fn_l2_distance(emb + (size_t)ra * enc.dim, emb + (size_t)rb * enc.dim, enc.dim)
+                             : unreadable ? NAN
+                                          : INFINITY;
         }
     }
     fn_eval_result r;
@@ -243,10 +255,10 @@ int fn_cmd_evaluate(int argc, char **argv)
             const char *pp[2] = {test.pairs[i].path_a, test.pairs[i].path_b};
             for (int q = 0; q < 2; q++) {
                 int u = find(uniq, nu, pp[q]);
-                if (!ok[u])
+                if (row[u] < 0)
                     continue;
-                ok[u] = 0; /* count each image once */
-                memcpy(lemb + (size_t)nl * enc.dim, emb + (size_t)u * enc.dim, sizeof(float) * enc.dim);
+                memcpy(lemb + (size_t)nl * enc.dim, emb + (size_t)row[u] * enc.dim, sizeof(float) * enc.dim);
+                row[u] = -1; /* count each image once */
                 label[nl++] = person_label(names, &n_names, pp[q]);
             }
         }
@@ -266,12 +278,16 @@ int fn_cmd_evaluate(int argc, char **argv)
         cJSON_AddItemToObject(j, "triplet_loss", isfinite(tl) ? cJSON_CreateNumber(tl) : cJSON_CreateNull());
         cJSON_AddNumberToObject(j, "triplets", (double)n_trip);
         cJSON_AddNumberToObject(j, "images", nu);
-        cJSON_AddNumberToObject(j, "images_skipped", nu - n_ok);
+        cJSON_AddNumberToObject(j, "images_skipped", set.n_unreadable);
+        cJSON_AddNumberToObject(j, "images_no_face", n_no_face);
+        cJSON_AddBoolToObject(j, "detect", fn_face_source_detects(&src));
         cJSON_AddStringToObject(j, "protocol", protocol);
         if (fn_json_print(j))
             goto out;
     } else {
         printf("pairs:            %d (%d skipped: image missing or unreadable)\n", r.n_pairs, r.n_skipped);
+        if (fn_face_source_detects(&src))
+            printf("images:           %d, no face found on %d (their pairs answered \"different\")\n", nu, n_no_face);
         printf("accuracy:         %.2f%% +- %.2f%% (%s)\n", 100 * accuracy, 100 * acc_std, protocol);
         printf("threshold:        %.4f%s\n", thr, train_path ? "" : " (mean over folds)");
         printf("ROC AUC:          %.4f\n", r.auc);
@@ -290,13 +306,14 @@ out:
             free(paths[i]);
     free(paths);
     free(uniq);
-    free(emb);
-    free(ok);
+    free(row);
+    fn_cli_face_set_free(&set);
+    fn_face_source_close(&src);
+    fn_cli_args_free(&a);
     free(dist);
     free(tdist);
     free(same);
     free(tsame);
-    fn_landmarks_free(&lms);
     fn_encoder_close(&enc);
     fn_lfw_pairs_free(&test);
     fn_lfw_pairs_free(&train);

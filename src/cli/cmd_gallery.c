@@ -9,12 +9,13 @@
 #include "app/gallery.h"
 #include "app/match.h"
 #include "cli/cli.h"
+#include "cli/faces_cli.h"
 
 typedef struct {
     fn_cli_args args;
     fn_model_args m;
-    const char *db, *lm_path;
-    double lm_scale, threshold;
+    const char *db;
+    double threshold;
     int have_threshold, json;
     int n_pos;
     char **pos;
@@ -32,10 +33,6 @@ static int parse(gal_args *a, int argc, char **argv, const char *cmd)
     a->db = fn_cli_str(p, "db");
     a->json = fn_cli_flag(p, "json");
     a->pos = p->pos, a->n_pos = p->n_pos;
-    if (strcmp(cmd, "db")) {
-        a->lm_path = fn_cli_str(p, "landmarks");
-        a->lm_scale = fn_cli_get_double(p, "landmark-scale", 1.0);
-    }
     if (!strcmp(cmd, "verify") || !strcmp(cmd, "identify")) {
         a->have_threshold = fn_cli_str(p, "threshold") != NULL;
         a->threshold = fn_cli_get_double(p, "threshold", 0);
@@ -45,21 +42,18 @@ static int parse(gal_args *a, int argc, char **argv, const char *cmd)
     return 0;
 }
 
-/* Encode the images of list, each failure reported on stderr with note; ok[i] says
- * which worked.  -1 only when nothing could be tried (landmarks file, memory). */
-static int encode_list(gal_args *a, fn_encoder *enc, const fn_image_list *l, const char *note, float **emb,
-                       int **ok, int *n_ok, fn_err *err)
+/* Encode the faces of list (pick: the command's rule), each failure reported on stderr
+ * with note.  -1 only when nothing could be tried (options, memory, the network);
+ * options errors are printed already (err left empty). */
+static int encode_list(gal_args *a, fn_encoder *enc, const fn_image_list *l, fn_pick pick, const char *note,
+                       fn_cli_face_set *set, fn_err *err)
 {
-    fn_landmarks lms = {0};
-    if (a->lm_path && fn_landmarks_load(a->lm_path, a->lm_scale, &lms, err))
+    fn_face_source src;
+    if (fn_face_source_open(&a->args, pick, 16, &src))
         return -1;
-    int n = l->n ? l->n : 1;
-    *emb = malloc(sizeof(float) * (size_t)n * enc->dim);
-    *ok = calloc((size_t)n, sizeof **ok);
-    int rc = *emb && *ok ? fn_cli_encode_paths(enc, (const char *const *)l->path, (const char *const *)l->key, l->n,
-                                               a->lm_path ? &lms : NULL, a->lm_path, 16, note, *emb, NULL, *ok, n_ok, err)
-                         : fn_fail(err, FN_E_NOMEM, "out of memory");
-    fn_landmarks_free(&lms);
+    int rc = fn_cli_encode_faces(&src, enc, (const char *const *)l->path, (const char *const *)l->key, l->n, note,
+                                 0, 0, set, err);
+    fn_face_source_close(&src);
     return rc;
 }
 
@@ -84,6 +78,21 @@ static int parse_end(gal_args *a, int rc, const char *usage)
     return rc < 0 ? FN_EXIT_OK : rc ? rc : fn_cli_fail("%s", usage);
 }
 
+/* An error not yet printed (the face options print their own). */
+static void fail_once(const fn_err *err)
+{
+    if (err->msg[0])
+        fn_cli_fail_err(err);
+}
+
+/* One stderr line after a batch with detection: faces per image, the failures. */
+static void summary(const char *verb, const fn_cli_face_set *set)
+{
+    fprintf(stderr, "facenet: %s %d face%s in %d of %d image%s (%d without a face, %d with several, %d unreadable)\n",
+            verb, set->n, set->n == 1 ? "" : "s", set->n_ok, set->n_images, set->n_images == 1 ? "" : "s",
+            set->n_no_face, set->n_many, set->n_unreadable);
+}
+
 int fn_cmd_enroll(int argc, char **argv)
 {
     gal_args a;
@@ -94,8 +103,7 @@ int fn_cmd_enroll(int argc, char **argv)
     fn_encoder enc = {0};
     fn_gallery *g = NULL;
     fn_image_list l = {0};
-    float *emb = NULL;
-    int *ok = NULL, n_ok = 0;
+    fn_cli_face_set set = {0};
     const char *name = a.pos[0];
     char note[300];
     snprintf(note, sizeof note, "%.64s not enrolled: a person's photos go in all together or not at all", name);
@@ -104,13 +112,13 @@ int fn_cmd_enroll(int argc, char **argv)
         fn_cli_fail_err(&err);
     } else if (fn_cli_expand_images(a.pos + 1, a.n_pos - 1, &l)) {
     } else if (l.n == 0) {
-        fn_cli_fail("enroll: no JPEG or PNG images given for %s", name);
+        fn_cli_fail("enroll: no images given for %s", name);
     } else if (fn_cli_open_encoder(&a.m, &enc, &err) || fn_gallery_open(a.db, 1, &g, &err) ||
-               check_model(g, &enc, &err) || encode_list(&a, &enc, &l, note, &emb, &ok, &n_ok, &err)) {
-        fn_cli_fail_err(&err);
-    } else if (n_ok < l.n) {
+               check_model(g, &enc, &err) || encode_list(&a, &enc, &l, FN_PICK_ONE, note, &set, &err)) {
+        fail_once(&err);
+    } else if (set.n_ok < l.n || set.n != l.n) {
         /* each failed photo was reported; the gallery is untouched */
-    } else if (fn_gallery_enroll(g, name, enc.fingerprint, enc.dim, l.n, emb, (const char *const *)l.path, &err)) {
+    } else if (fn_gallery_enroll(g, name, enc.fingerprint, enc.dim, l.n, set.emb, (const char *const *)l.path, &err)) {
         fn_cli_fail_err(&err);
     } else {
         if (a.json) {
@@ -124,8 +132,7 @@ int fn_cmd_enroll(int argc, char **argv)
         }
         rc = FN_EXIT_OK;
     }
-    free(emb);
-    free(ok);
+    fn_cli_face_set_free(&set);
     fn_image_list_free(&l);
     fn_gallery_close(g);
     fn_encoder_close(&enc);
@@ -144,21 +151,21 @@ int fn_cmd_verify(int argc, char **argv)
     fn_gallery *g = NULL;
     fn_gallery_matrix gm = {0};
     fn_image_list l = {0};
-    float *emb = NULL;
-    int *ok = NULL, n_ok = 0;
+    fn_cli_face_set set = {0};
     rc = FN_EXIT_ERROR;
     if (fn_cli_expand_images(a.pos + 1, 1, &l)) {
     } else if (l.n != 1) {
         fn_cli_fail("verify: takes one image, %s holds %d", a.pos[1], l.n);
     } else if (fn_gallery_open(a.db, 0, &g, &err) || fn_gallery_load(g, a.pos[0], &gm, &err) ||
                fn_cli_open_encoder(&a.m, &enc, &err) || check_model(g, &enc, &err) ||
-               encode_list(&a, &enc, &l, "no decision", &emb, &ok, &n_ok, &err)) {
-        fn_cli_fail_err(&err);
-    } else if (n_ok == 1) {
+               encode_list(&a, &enc, &l, FN_PICK_ONE, "no decision", &set, &err)) {
+        fail_once(&err);
+    } else if (set.n == 1) {
+        const fn_cli_face *f = &set.face[0];
         double thr = a.have_threshold ? a.threshold : enc.prof.threshold;
         float best = INFINITY;
         for (int r = 0; r < gm.n_rows; r++) {
-            float d = fn_l2_distance(emb, gm.emb + (size_t)r * gm.dim, gm.dim);
+            float d = fn_l2_distance(set.emb, gm.emb + (size_t)r * gm.dim, gm.dim);
             best = d < best ? d : best;
         }
         int same = best < thr;
@@ -166,6 +173,7 @@ int fn_cmd_verify(int argc, char **argv)
         if (a.json) {
             cJSON *j = cJSON_CreateObject();
             cJSON_AddItemToObject(j, "image", fn_json_str(l.path[0]));
+            fn_cli_face_json(j, f);
             cJSON_AddItemToObject(j, "name", fn_json_str(a.pos[0]));
             cJSON_AddNumberToObject(j, "distance", fn_json_float_value(best));
             cJSON_AddNumberToObject(j, "threshold", thr_shown);
@@ -176,9 +184,10 @@ int fn_cmd_verify(int argc, char **argv)
                    same ? "<" : ">=", thr_shown, same ? "same person, welcome in" : "not the same person");
         }
         rc = same ? FN_EXIT_OK : FN_EXIT_NO;
+    } else if (a.json && set.status) { /* no decision: say why in the JSON too */
+        fn_json_print(fn_cli_image_status_json(&set, l.path[0], 0));
     }
-    free(emb);
-    free(ok);
+    fn_cli_face_set_free(&set);
     fn_image_list_free(&l);
     fn_gallery_matrix_free(&gm);
     fn_gallery_close(g);
@@ -198,13 +207,14 @@ int fn_cmd_identify(int argc, char **argv)
     fn_gallery *g = NULL;
     fn_gallery_matrix gm = {0};
     fn_image_list l = {0};
-    float *emb = NULL, *dist = NULL;
-    int *best = NULL, *ok = NULL, n_ok = 0;
+    fn_cli_face_set set = {0};
+    float *dist = NULL;
+    int *best = NULL;
     rc = FN_EXIT_ERROR;
     if (fn_cli_expand_images(a.pos, a.n_pos, &l))
         goto out;
     if (l.n == 0) {
-        fn_cli_fail("identify: no JPEG or PNG images given");
+        fn_cli_fail("identify: no images given");
         goto out;
     }
     if (fn_gallery_open(a.db, 0, &g, &err) || fn_gallery_load(g, NULL, &gm, &err) ||
@@ -216,48 +226,53 @@ int fn_cmd_identify(int argc, char **argv)
         fn_cli_fail("%s: the gallery is empty (enroll someone first)", a.db);
         goto out;
     }
-    if (encode_list(&a, &enc, &l, "skipped", &emb, &ok, &n_ok, &err)) {
-        fn_cli_fail_err(&err);
+    if (encode_list(&a, &enc, &l, FN_PICK_ALL, "skipped", &set, &err)) {
+        fail_once(&err);
         goto out;
     }
-    int k = 0;
-    for (int i = 0; i < l.n; i++) /* compact the images that were read */
-        if (ok[i])
-            memmove(emb + (size_t)k++ * enc.dim, emb + (size_t)i * enc.dim, sizeof(float) * enc.dim);
-    best = malloc(sizeof(int) * (size_t)(n_ok ? n_ok : 1));
-    dist = malloc(sizeof(float) * (size_t)(n_ok ? n_ok : 1));
-    if (!best || !dist || (n_ok && fn_identify(&gm, emb, n_ok, best, dist, &err))) { /* one matrix product */
+    best = malloc(sizeof(int) * (size_t)(set.n ? set.n : 1));
+    dist = malloc(sizeof(float) * (size_t)(set.n ? set.n : 1));
+    if (!best || !dist || (set.n && fn_identify(&gm, set.emb, set.n, best, dist, &err))) { /* one matrix product */
         fn_cli_fail_err(&err);
         goto out;
     }
     double thr = a.have_threshold ? a.threshold : enc.prof.threshold;
     double thr_shown = a.have_threshold ? thr : fn_json_float_value(enc.prof.threshold);
-    for (int i = 0, r = 0; i < l.n; i++) {
-        if (!ok[i])
-            continue;
+    for (int r = 0; r < set.n; r++) {
+        const fn_cli_face *f = &set.face[r];
         int known = dist[r] < thr;
-        const char *who = gm.names[best[r]], *path = l.path[i];
+        const char *who = gm.names[best[r]];
+        char label[4200];
+        fn_cli_face_label(&set, (const char *const *)l.path, r, label, sizeof label);
         if (a.json) {
             cJSON *j = cJSON_CreateObject();
-            cJSON_AddItemToObject(j, "image", fn_json_str(path));
+            cJSON_AddItemToObject(j, "image", fn_json_str(l.path[f->image]));
+            fn_cli_face_json(j, f);
             cJSON_AddItemToObject(j, "identity", known ? fn_json_str(who) : cJSON_CreateNull());
             cJSON_AddItemToObject(j, "closest", fn_json_str(who));
             cJSON_AddNumberToObject(j, "distance", fn_json_float_value(dist[r]));
             cJSON_AddNumberToObject(j, "threshold", thr_shown);
             fn_json_print(j);
         } else if (known) {
-            printf("%s: %s (distance %.4f)\n", path, who, (double)dist[r]);
+            printf("%s: %s (distance %.4f)", label, who, (double)dist[r]);
         } else {
-            printf("%s: unknown (closest %s, distance %.4f >= %.4g)\n", path, who, (double)dist[r], thr_shown);
+            printf("%s: unknown (closest %s, distance %.4f >= %.4g)", label, who, (double)dist[r], thr_shown);
         }
-        r++;
+        if (!a.json && f->face >= 0)
+            printf(" [box %.0f %.0f %.0f %.0f]", f->box.x, f->box.y, f->box.width, f->box.height);
+        if (!a.json)
+            printf("\n");
     }
-    rc = n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
+    for (int i = 0; a.json && i < l.n; i++)
+        if (set.status[i] != FN_IMG_OK)
+            fn_json_print(fn_cli_image_status_json(&set, l.path[i], i));
+    if (l.n > 1 && set.n_ok < l.n)
+        summary("identified", &set);
+    rc = set.n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
 out:
-    free(emb);
-    free(ok);
     free(best);
     free(dist);
+    fn_cli_face_set_free(&set);
     fn_image_list_free(&l);
     fn_gallery_matrix_free(&gm);
     fn_gallery_close(g);

@@ -41,15 +41,19 @@ static int has_model(const char *dir)
  * `make install`), the source tree from the current directory, and the source tree
  * beside the executable (build/facenet -> ../weights/dlib-resnet), so `facenet` works
  * from any directory.  NULL (and the places in `looked`) when it is nowhere. */
-static const char *default_model_dir(char *buf, size_t cap, char *looked, size_t lcap)
+static const char *model_dir_named(const char *name, char *buf, size_t cap, char *looked, size_t lcap)
 {
     const char *cand[3];
     int n = 0;
 #ifdef FN_DATADIR
-    cand[n++] = FN_DATADIR "/models/" FN_DEFAULT_NAME;
+    char inst[PATH_MAX];
+    snprintf(inst, sizeof inst, "%s/models/%s", FN_DATADIR, name);
+    cand[n++] = inst;
 #endif
-    cand[n++] = "weights/" FN_DEFAULT_NAME;
-    char exe[PATH_MAX], beside[PATH_MAX + 64] = "";
+    char here[PATH_MAX];
+    snprintf(here, sizeof here, "weights/%s", name);
+    cand[n++] = here;
+    char exe[PATH_MAX], beside[2 * PATH_MAX + 64] = "";
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (k > 0) {
         exe[k] = '\0';
@@ -58,7 +62,7 @@ static const char *default_model_dir(char *buf, size_t cap, char *looked, size_t
             if (slash)
                 *slash = '\0';
         }
-        snprintf(beside, sizeof beside, "%s/weights/" FN_DEFAULT_NAME, exe[0] ? exe : "");
+        snprintf(beside, sizeof beside, "%s/weights/%s", exe[0] ? exe : "", name);
         cand[n++] = beside;
     }
     looked[0] = '\0';
@@ -71,6 +75,20 @@ static const char *default_model_dir(char *buf, size_t cap, char *looked, size_t
         snprintf(looked + l, lcap - l, "%s%s", i ? ", " : "", cand[i]);
     }
     return NULL;
+}
+
+static const char *default_model_dir(char *buf, size_t cap, char *looked, size_t lcap)
+{
+    return model_dir_named(FN_DEFAULT_NAME, buf, cap, looked, lcap);
+}
+
+int fn_cli_find_model(const char *name, char *buf, size_t cap, fn_err *err)
+{
+    char looked[4 * PATH_MAX];
+    if (model_dir_named(name, buf, cap, looked, sizeof looked))
+        return 0;
+    return fn_fail(err, FN_E_IO, "model %s not found in %s (run `make weights`, or give --no-detect to take "
+                   "each image as a face crop)", name, looked);
 }
 
 const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap)
@@ -136,6 +154,12 @@ static void sandbox_policy(const fn_model_args *m, fn_load_opts *o)
     if (off && *off && strcmp(off, "0"))
         o->sandbox = 0;
     o->sandbox_timeout_s = t && atoi(t) > 0 ? atoi(t) : 0;
+}
+
+int fn_cli_sandbox_default(void)
+{
+    const char *off = getenv("FACENET_NO_SANDBOX"), *on = getenv("FACENET_SANDBOX");
+    return on && *on && strcmp(on, "0") && !(off && *off && strcmp(off, "0"));
 }
 
 int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)

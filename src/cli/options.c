@@ -26,6 +26,14 @@
 #define INPUT_SHAPE                                                                                        \
     {"input-shape", 0, FN_OPT_SHAPE, "HxWxC", 0, 0, "input size for a model that accepts any (e.g. 160x160x3)"}
 #define NO_FUSE {"no-fuse", 0, FN_OPT_FLAG, NULL, 0, 0, "run every Keras layer as is (no BatchNorm folding)"}
+#define DETECTION                                                                                          \
+    {"detector", 0, FN_OPT_STR, "ssd|tiny", 0, 0, "face detector: face-api's SSD MobileNet v1 (default) or tiny one"}, \
+    {"min-score", 0, FN_OPT_POSITIVE, "S", 0, 0, "keep faces the detector scores at least S (default 0.5)"},   \
+    {"chip", 0, FN_OPT_STR, "align|faceapi", 0, 0, "cut a face by 5-point alignment (default) or face-api's crop"}, \
+    {"save-chips", 0, FN_OPT_STR, "DIR", 0, 0, "write each face as the network sees it into DIR (PNG)"}
+#define DETECT                                                                                             \
+    {"no-detect", 0, FN_OPT_FLAG, NULL, 0, 0, "take each image as one face crop (no face detection)"}, DETECTION
+#define LARGEST {"largest", 0, FN_OPT_FLAG, NULL, 0, 0, "with several faces in a photo, take the largest"}
 #define END {NULL, 0, 0, NULL, 0, 0, NULL}
 
 static const fn_cli_opt info_opts[] = {
@@ -47,19 +55,28 @@ static const fn_cli_opt encode_opts[] = {
     {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "write the embeddings to FILE.npy, .csv or .h5 (up to 8 times)"},
     {"batch", 0, FN_OPT_INT, "N", 1, 4096, "images per forward pass (default 16)"},
     {"shard", 0, FN_OPT_SHARD, "K/N", 0, 0, "encode every N-th image of the sorted list, from the K-th"},
+    DETECT,
+    LARGEST,
     LANDMARKS,
     JSON,
     END,
 };
-static const fn_cli_opt enroll_opts[] = {DB, LANDMARKS, JSON, END};
-static const fn_cli_opt verify_opts[] = {DB, THRESHOLD, LANDMARKS, JSON, END};
-static const fn_cli_opt distance_opts[] = {LANDMARKS, JSON, END};
+static const fn_cli_opt detect_opts[] = {
+    DETECTION,
+    {"draw", 0, FN_OPT_STR, "DIR", 0, 0, "write a copy of each photo with its boxes and landmarks into DIR (PNG)"},
+    JSON,
+    END,
+};
+static const fn_cli_opt enroll_opts[] = {DB, DETECT, LARGEST, LANDMARKS, JSON, END};
+static const fn_cli_opt verify_opts[] = {DB, THRESHOLD, DETECT, LARGEST, LANDMARKS, JSON, END};
+static const fn_cli_opt distance_opts[] = {DETECT, LARGEST, LANDMARKS, JSON, END};
 static const fn_cli_opt evaluate_opts[] = {
     {"pairs", 0, FN_OPT_STR, "FILE", 0, 0, "the labelled pairs to evaluate (LFW pairs.txt format)"},
     {"images", 0, FN_OPT_STR, "DIR", 0, 0, "the folder the pair files name images in (Name/Name_0001.jpg)"},
     {"train-pairs", 0, FN_OPT_STR, "FILE", 0, 0, "choose the threshold on these pairs instead of by folds"},
     {"folds", 0, FN_OPT_INT, "N", 2, 1000, "cross-validation folds (default 10)"},
     {"batch", 0, FN_OPT_INT, "N", 1, 4096, "images per forward pass (default 16)"},
+    DETECT,
     LANDMARKS,
     JSON,
     END,
@@ -83,6 +100,8 @@ const fn_cli_command fn_cli_commands[] = {
      info_opts},
     {"embed", fn_cmd_embed, "[options] [--raw] FILE.f32...",
      "run preprocessed raw float32 inputs (several per file = a batch)", embed_opts},
+    {"detect", fn_cmd_detect, "[options] " IMAGES "...", "find the faces in photos: score, box and 68 landmarks",
+     detect_opts},
     {"encode", fn_cmd_encode, "[options] " IMAGES "...", "embeddings of many images, to stdout or files",
      encode_opts},
     {"enroll", fn_cmd_enroll, "--db FILE [options] NAME " IMAGES "...",
