@@ -182,6 +182,7 @@ demo: weights
 INSTALL ?= install
 FACEAPI_LICENSE := $(wildcard weights/.cache/face-api-*/LICENSE)
 MODEL_FILES := weights/dlib-resnet/model.json weights/dlib-resnet/model.h5 weights/dlib-resnet/facenet.json
+DETECT_MODELS := ssd-mobilenetv1 tiny-face-detector face-landmark-68 face-landmark-68-tiny
 install:
 	@for f in $(LIB) $(SO) $(CLI); do [ -f "$$f" ] || { echo "install: $$f is not built (run make PREFIX=$(PREFIX) first)" >&2; exit 1; }; done
 	@for f in $(MODEL_FILES); do [ -f "$$f" ] || { echo "install: $$f is missing (run make weights first)" >&2; exit 1; }; done
@@ -197,6 +198,14 @@ install:
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@VERSION@|$(VERSION)|g' facenet.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/facenet.pc
 	$(INSTALL) -m 644 $(MODEL_FILES) $(DESTDIR)$(MODELDIR)/
+	@# the face detection and landmark nets every image command uses (docs/detection.md)
+	@for m in $(DETECT_MODELS); do \
+	    [ -f weights/$$m/model.h5 ] || { echo "install: weights/$$m is missing (run make weights first)" >&2; exit 1; }; \
+	    echo "$(INSTALL) -d $(DESTDIR)$(DATADIR)/models/$$m"; \
+	    $(INSTALL) -d $(DESTDIR)$(DATADIR)/models/$$m && \
+	    $(INSTALL) -m 644 $$(ls weights/$$m/* | grep -E '/(model\.json|model\.h5|facenet\.json|detector\.json|anchors\.f32)$$') \
+	        $(DESTDIR)$(DATADIR)/models/$$m/ || exit 1; \
+	done
 	$(if $(FACEAPI_LICENSE),$(INSTALL) -m 644 $(firstword $(FACEAPI_LICENSE)) $(DESTDIR)$(MODELDIR)/LICENSE.face-api)
 	$(INSTALL) -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
 	@if [ -f docs/facenet.1 ]; then \
@@ -218,6 +227,8 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(MODELDIR)/,model.json model.h5 facenet.json LICENSE.face-api) \
 	    $(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/README.md \
 	    $(DESTDIR)$(MANDIR)/man1/facenet.1 $(DESTDIR)$(BASHCOMPDIR)/facenet
+	for m in $(DETECT_MODELS); do rm -f $(addprefix $(DESTDIR)$(DATADIR)/models/$$m/,model.json model.h5 facenet.json detector.json anchors.f32); \
+	    [ ! -d $(DESTDIR)$(DATADIR)/models/$$m ] || rmdir $(DESTDIR)$(DATADIR)/models/$$m 2>/dev/null || echo "uninstall: $(DESTDIR)$(DATADIR)/models/$$m kept (not empty)"; done
 	@# our own directories go when empty; the standard ones (bin, lib, ...) stay
 	@for d in $(DESTDIR)$(MODELDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 	    [ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || echo "uninstall: $$d kept (not empty)"; done

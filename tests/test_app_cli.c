@@ -364,7 +364,7 @@ static void test_encode_formats_and_shards(void **state)
     printf("  encoding %d LFW images%s\n", n_list, lim ? " (FACENET_TEST_LFW_LIMIT)" : "");
     if (!lim)
         assert_int_equal(n_list, 4992);
-    snprintf(args, sizeof args, "encode %s --batch 32 @%s -o %s/all.npy -o %s/all.csv -o %s/all.h5", model, list, tmp, tmp, tmp);
+    snprintf(args, sizeof args, "encode --no-detect %s --batch 32 @%s -o %s/all.npy -o %s/all.csv -o %s/all.h5", model, list, tmp, tmp, tmp);
     assert_int_equal(run(args, &out, &err), 0);
     assert_non_null(strstr(err, "0 skipped"));
     free(out), free(err);
@@ -417,7 +417,7 @@ static void test_encode_formats_and_shards(void **state)
     H5Fclose(f);
     free(h5);
     /* three shards in parallel, then compare by path */
-    snprintf(args, sizeof args, "for k in 0 1 2; do %s encode %s @%s --shard $k/3 -o %s/shard$k.npy 2>/dev/null & done; wait",
+    snprintf(args, sizeof args, "for k in 0 1 2; do %s encode --no-detect %s @%s --shard $k/3 -o %s/shard$k.npy 2>/dev/null & done; wait",
              tu_build("facenet"), model, list, tmp);
     assert_int_equal(system(args), 0);
     int seen = 0;

@@ -35,7 +35,7 @@
 
 static char *tmp, model[8192], fn[PATH_MAX], hh[PATH_MAX], db[4300];
 
-static const char *const commands[] = {"info", "embed", "encode", "enroll", "verify",
+static const char *const commands[] = {"info", "embed", "detect", "encode", "enroll", "verify",
                                        "identify", "distance", "evaluate", "db"};
 #define N_CMDS (sizeof commands / sizeof *commands)
 
@@ -43,12 +43,17 @@ static const char *const commands[] = {"info", "embed", "encode", "enroll", "ver
 static const char *const must_list[N_CMDS] = {
     "--layers --input-shape --batch --no-fuse --model --model-json --weights --help",
     "--raw --input-shape --reference --no-fuse --json --model",
-    "--output --batch --threads --shard --landmarks --landmark-scale --json --model",
-    "--db --landmarks --landmark-scale --json --model",
-    "--db --threshold --landmarks --landmark-scale --json --model",
-    "--db --threshold --landmarks --landmark-scale --json --model",
+    "--detector --min-score --chip --save-chips --draw --json --model",
+    "--output --batch --threads --shard --no-detect --detector --min-score --chip --save-chips --largest "
     "--landmarks --landmark-scale --json --model",
-    "--pairs --images --train-pairs --folds --batch --landmarks --landmark-scale --json --model",
+    "--db --no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale --json --model",
+    "--db --threshold --no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale "
+    "--json --model",
+    "--db --threshold --no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale "
+    "--json --model",
+    "--no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale --json --model",
+    "--pairs --images --train-pairs --folds --batch --no-detect --detector --min-score --chip --save-chips "
+    "--landmarks --landmark-scale --json --model",
     "--db --json --model",
 };
 

@@ -97,10 +97,11 @@ static int parse_floats(const char *s, float *v, int cap)
     return n;
 }
 
-/* The CLI's embedding of the photo, from `encode --json` run in / (the reference). */
+/* The CLI's embedding of the photo taken as a face crop (examples/embed.c does not
+ * detect), from `encode --no-detect --json` run in / (the reference). */
 static int cli_embedding(float *v)
 {
-    char *out = must_run("cd / && %s/facenet encode --json --model %s/weights/dlib-resnet %s", build, root, photo);
+    char *out = must_run("cd / && %s/facenet encode --no-detect --json --model %s/weights/dlib-resnet %s", build, root, photo);
     const char *e = strstr(out, "\"embedding\":");
     assert_non_null(e);
     int n = parse_floats(strchr(e, '['), v, 1024);
