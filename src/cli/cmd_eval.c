@@ -8,6 +8,7 @@
 #include "app/match.h"
 #include "app/triplet.h"
 #include "cli/cli.h"
+#include "cli/plot.h"
 #include "io/pairs.h"
 
 /* The label of an image in the text matrix: its file name, cut to width. */
@@ -26,7 +27,7 @@ int fn_cmd_distance(int argc, char **argv)
         return pr > 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
     }
     int json = fn_cli_flag(&a, "json");
-    const char *lm_path = fn_cli_str(&a, "landmarks");
+    const char *lm_path = fn_cli_str(&a, "landmarks"), *plot = fn_cli_str(&a, "plot");
     fn_image_list l = {0};
     fn_err err = {0};
     fn_encoder enc = {0};
@@ -94,6 +95,11 @@ int fn_cmd_distance(int argc, char **argv)
         goto out;
     if (json && !n_ok)
         cJSON_Delete(j);
+    if (plot && n_ok && fn_plot_distances(plot, (const char *const *)l.path, ok, l.n, emb, enc.dim,
+                                          fn_cli_get_double(&a, "threshold", enc.prof.threshold), NULL, &err)) {
+        fn_cli_fail_err(&err);
+        goto out;
+    }
     rc = n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
 out:
     free(emb);
@@ -139,6 +145,8 @@ int fn_cmd_evaluate(int argc, char **argv)
     fn_model_args m = a.model;
     const char *pairs_path = fn_cli_str(&a, "pairs"), *train_path = fn_cli_str(&a, "train-pairs");
     const char *root = fn_cli_str(&a, "images"), *lm_path = fn_cli_str(&a, "landmarks");
+    const char *plot = fn_cli_str(&a, "plot"), *scores = fn_cli_str(&a, "scores");
+    int log_far = fn_cli_flag(&a, "log-far");
     double lm_scale = fn_cli_get_double(&a, "landmark-scale", 1.0);
     int json = fn_cli_flag(&a, "json"), batch = fn_cli_get_int(&a, "batch", 16), folds = fn_cli_get_int(&a, "folds", 10);
     fn_cli_args_free(&a); /* the strings point into argv */
@@ -230,6 +238,11 @@ int fn_cmd_evaluate(int argc, char **argv)
         accuracy = fn_eval_accuracy(dist, same, test.n, thr);
         acc_std = sqrt(accuracy * (1 - accuracy) / (r.n_used ? r.n_used : 1)); /* binomial standard error */
         protocol = "threshold chosen on --train-pairs, applied to --pairs";
+    }
+    if ((plot && fn_plot_evaluation(plot, dist, same, test.n, thr, log_far, NULL, &err)) ||
+        (scores && fn_write_scores(scores, root, &test, dist, train_path ? &train : NULL, tdist, folds, &err))) {
+        fn_cli_fail_err(&err);
+        goto out;
     }
     /* mean triplet loss over the encoded images of --pairs, labelled by person */
     double tl = NAN, active = NAN;
