@@ -1,7 +1,7 @@
 # facenet-c - plain Makefile.  `make` builds libfacenet.a, the CLI and the tools;
 # `make test` runs every test; `make asan` runs them under ASan+UBSan;
 # `make weights` fetches and converts the default model; `make demo` runs the
-# office scenario on it; `make install` / `make uninstall` (PREFIX, DESTDIR) copy
+# office scenario on it; `make docs` regenerates the walkthrough's figures; `make install` / `make uninstall` (PREFIX, DESTDIR) copy
 # what `make` and `make weights` built.  Objects go under build/ (build-asan/ for
 # sanitizers; build/pic/ for the shared library).
 
@@ -64,7 +64,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # before the sanitizer runtime)
 FAILMALLOC := $(BUILD)/tests/alloc/failmalloc.so
 
-.PHONY: all build-all deps test asan bench bench-compare ort weights demo clean install uninstall FORCE
+.PHONY: all build-all deps test asan bench bench-compare ort weights demo docs clean install uninstall FORCE
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
 # `all` first installs what is missing, then builds in a fresh make: the pkg-config
@@ -181,6 +181,11 @@ weights: all
 
 demo: weights
 	@BUILD=$(BUILD) bash scripts/office_demo.sh
+
+# Every figure of docs/walkthrough.md (docs/figures/) and its generated blocks, from
+# the shared data with the project's commands (scripts/make_docs.sh).
+docs: weights
+	@BUILD=$(BUILD) bash scripts/make_docs.sh
 
 # install copies what `make` and `make weights` built and never compiles (so `sudo make
 # install` leaves no root-owned files in build/); it says what to run when something is

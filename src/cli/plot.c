@@ -87,14 +87,15 @@ static void colour_bar(fn_canvas *c, double x, double y, double h, double thr, d
         cairo_move_to(cr, x + 18, p), cairo_line_to(cr, x + 23, p);
         cairo_stroke(cr);
         snprintf(buf, sizeof buf, "%.*f", step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9), t);
-        fn_text(c, x + 27, p, buf, 12, 0, 0, 0.5, 0);
+        if (fabs(p - fn_axis_px(&a, thr)) > 16) /* the threshold's own label is there */
+            fn_text(c, x + 27, p, buf, 12, 0, 0, 0.5, 0);
     }
     double p = fn_axis_px(&a, thr);
     cairo_set_line_width(cr, 2.5);
     cairo_move_to(cr, x - 6, p), cairo_line_to(cr, x + 24, p);
     cairo_stroke(cr);
     snprintf(buf, sizeof buf, "threshold %.3g", thr);
-    fn_text(c, x + 27, p - 14, buf, 12, 1, 0, 0.5, 0);
+    fn_text(c, x + 27, p, buf, 12, 1, 0, 0.5, 0);
     fn_text(c, x + 9, y - 14, "distance", 13, 0, 0.5, 1, 0);
 }
 

@@ -163,7 +163,7 @@ static void hist_panel(fn_canvas *c, const eval_fig *f, double x0, double x1, do
     fn_text(c, tx - 6, y0 + 34, "< same", 12, 0, 1, 0.5, 0);
     fn_text(c, tx + 6, y0 + 34, "different >", 12, 0, 0, 0.5, 0);
     double lx = x0 + 16, ly = y0 + 22;
-    legend_box(c, lx - 8, ly - 14, 224, 52);
+    legend_box(c, lx - 8, ly - 14, 200, 52);
     snprintf(buf, sizeof buf, "same person (%d pairs)", f->np);
     legend(c, lx, ly, 2, SAME_RGB, buf);
     snprintf(buf, sizeof buf, "different people (%d)", f->nn);
