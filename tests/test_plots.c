@@ -9,7 +9,8 @@
  *    AUC and the k-fold accuracy (eval.h on the CSV's distances) equal evaluate's
  *    --json; the fold column is the consecutive split; the missing image's pair is
  *    "not answered"; evaluate --plot's embedded numbers equal the JSON's;
- *  - a plot file with another extension is refused (exit 2, one line);
+ *  - a plot file with another extension is refused (exit 2, one line) before any
+ *    image is encoded;
  *  - every PNG and SVG in docs/figures parses, and the walkthrough's figures exist.
  * The model is the golden keras-facenet-mini (seed 11): fast, and the point here is
  * that the pictures show what the commands compute, whatever the model. */
@@ -369,6 +370,15 @@ static void test_evaluate_scores(void **state)
     assert_true(am == num(j, "accuracy") && tm == num(j, "threshold"));
     m = svg_check(svg, 1);
     assert_true(num(m, "threshold") == tm);
+    /* a plot name that is neither .png nor .svg fails before any image is read */
+    char csv2[4300];
+    snprintf(csv2, sizeof csv2, "%s/never.csv", tmp);
+    snprintf(args, sizeof args, "evaluate %s --pairs %s --images %s --scores %s --plot %s/roc.gif", model, test_p, imgs,
+             csv2, tmp);
+    assert_int_equal(run(args, &out, &err), 2);
+    assert_non_null(strstr(err, "roc.gif: a plot is written as .png or .svg"));
+    assert_null(fopen(csv2, "r"));
+    free(out), free(err);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "log_far")));
     cJSON_Delete(m);
     cJSON_Delete(j);

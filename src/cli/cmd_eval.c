@@ -40,7 +40,8 @@ int fn_cmd_distance(int argc, char **argv)
         fn_cli_fail("distance: give at least two images (see facenet distance --help)");
         goto out;
     }
-    if ((lm_path && fn_landmarks_load(lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
+    if ((plot && fn_plot_check_path(plot, &err)) ||
+        (lm_path && fn_landmarks_load(lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
         fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
@@ -161,7 +162,8 @@ int fn_cmd_evaluate(int argc, char **argv)
     float *emb = NULL, *dist = NULL, *tdist = NULL;
     int *ok = NULL, *same = NULL, *tsame = NULL, *label = NULL;
     int rc = FN_EXIT_ERROR, nu = 0, n_ok = 0;
-    if (fn_lfw_pairs_load(pairs_path, &test, &err) || (train_path && fn_lfw_pairs_load(train_path, &train, &err)) ||
+    if ((plot && fn_plot_check_path(plot, &err)) || fn_lfw_pairs_load(pairs_path, &test, &err) ||
+        (train_path && fn_lfw_pairs_load(train_path, &train, &err)) ||
         (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) || fn_cli_open_encoder(&m, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;

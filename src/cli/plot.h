@@ -12,6 +12,10 @@
 #include "core/error.h"
 #include "io/pairs.h"
 
+/* 0 if path names a file a plot can be written as (.png or .svg); checked before the
+ * images are encoded, so a wrong name fails at once. */
+int fn_plot_check_path(const char *path, fn_err *err);
+
 /* The heat map of the distances between the n images with ok[i] set (emb: n x dim,
  * paths label them by file name), on a diverging scale centred on thr: blue below
  * (the same person by this threshold, cells outlined), red above. The distances are

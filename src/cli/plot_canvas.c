@@ -9,6 +9,7 @@
 #include <cairo-svg.h>
 #include <zlib.h>
 
+#include "cli/plot.h"
 #include "cli/plot_canvas.h"
 
 #define FONT "DejaVu Sans"
@@ -44,6 +45,13 @@ static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !strcasecmp(s + a - b, suffix);
+}
+
+int fn_plot_check_path(const char *path, fn_err *err)
+{
+    if (ends_with(path, ".svg") || ends_with(path, ".png"))
+        return 0;
+    return fn_fail(err, FN_E_ARG, "%s: a plot is written as .png or .svg (by the file name's extension)", path);
 }
 
 int fn_canvas_open(fn_canvas *c, const char *path, double w, double h, fn_err *err)
