@@ -17,9 +17,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Figures (`distance --plot`, `evaluate --plot`) are drawn with cairo in the CLI only;
 # the tests also parse them (cairo for PNG, libxml2 for SVG).  The library links none.
-PLOT_PKGS  := cairo zlib libxml-2.0
+PLOT_PKGS  := cairo fontconfig zlib libxml-2.0
 PLOT_CFLAGS := $(shell pkg-config --cflags $(PLOT_PKGS) 2>/dev/null)
-CLI_LIBS   := $(shell pkg-config --libs cairo zlib 2>/dev/null)
+CLI_LIBS   := $(shell pkg-config --libs cairo fontconfig zlib 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(PLOT_PKGS) 2>/dev/null)
 CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS) $(PLOT_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread

@@ -8,7 +8,7 @@
 # --fuzz installs what `make fuzz` needs instead (clang and its libFuzzer runtime).
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libhdf5-dev libcmocka-dev
-      libjpeg-dev libpng-dev libsqlite3-dev libcairo2-dev zlib1g-dev libxml2-dev fonts-dejavu-core
+      libjpeg-dev libpng-dev libsqlite3-dev libcairo2-dev libfontconfig-dev zlib1g-dev libxml2-dev fonts-dejavu-core
       nodejs npm python3-numpy)
 if [ "${1:-}" = --fuzz ]; then
     pkgs=(clang libclang-rt-dev)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <cairo-svg.h>
+#include <fontconfig/fontconfig.h>
 #include <zlib.h>
 
 #include "cli/plot.h"
@@ -87,6 +88,10 @@ void fn_canvas_discard(fn_canvas *c)
         cairo_surface_destroy(c->surf);
     free(c->buf);
     memset(c, 0, sizeof *c);
+    /* cairo's font caches and fontconfig's configuration live until exit otherwise
+     * (LeakSanitizer reports them); a command draws one figure, so let them go */
+    cairo_debug_reset_static_data();
+    FcFini();
 }
 
 /* The JSON as XML character data (&, <, > escaped). */
