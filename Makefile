@@ -1,7 +1,7 @@
 # facenet-c - plain Makefile.  `make` builds libfacenet.a, the CLI and the tools;
 # `make test` runs every test; `make asan` runs them under ASan+UBSan;
 # `make weights` fetches and converts the default model; `make demo` runs the
-# office scenario on it; `make install` / `make uninstall` (PREFIX, DESTDIR) copy
+# office scenario on it; `make docs` regenerates the walkthrough's figures; `make install` / `make uninstall` (PREFIX, DESTDIR) copy
 # what `make` and `make weights` built.  Objects go under build/ (build-asan/ for
 # sanitizers; build/pic/ for the shared library).
 
@@ -15,7 +15,13 @@ override CFLAGS += $(FN_CFLAGS)
 PKGS    := openblas libcjson hdf5 libjpeg libpng sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS)
+# Figures (`distance --plot`, `evaluate --plot`) are drawn with cairo in the CLI only;
+# the tests also parse them (cairo for PNG, libxml2 for SVG).  The library links none.
+PLOT_PKGS  := cairo fontconfig zlib libxml-2.0
+PLOT_CFLAGS := $(shell pkg-config --cflags $(PLOT_PKGS) 2>/dev/null)
+CLI_LIBS   := $(shell pkg-config --libs cairo fontconfig zlib 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs $(PLOT_PKGS) 2>/dev/null)
+CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS) $(PLOT_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
 # Installation layout.  The data directory is compiled in (FN_DATADIR: where the
@@ -58,7 +64,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # before the sanitizer runtime)
 FAILMALLOC := $(BUILD)/tests/alloc/failmalloc.so
 
-.PHONY: all build-all deps test asan bench bench-compare ort weights demo clean install uninstall FORCE
+.PHONY: all build-all deps test asan bench bench-compare ort weights demo docs clean install uninstall FORCE
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
 # `all` first installs what is missing, then builds in a fresh make: the pkg-config
@@ -73,7 +79,7 @@ deps:
 	@bash scripts/setup.sh
 .PHONY: deps-check
 deps-check:
-	@pkg-config --exists $(PKGS) cmocka || bash scripts/setup.sh
+	@pkg-config --exists $(PKGS) $(PLOT_PKGS) cmocka || bash scripts/setup.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -111,7 +117,7 @@ $(SO): $(call pic,$(LIB_SRC)) $(BUILD)/libfacenet.map
 	ln -sf $(SONAME) $(BUILD)/libfacenet.so
 
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) -o $@
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -133,7 +139,7 @@ check-api:
 $(BUILD)/tests/test_install.o: CPPFLAGS += -DFN_TEST_LDFLAGS='"$(LDFLAGS)"'
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(TEST_LIBS) -lcmocka -o $@
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -175,6 +181,11 @@ weights: all
 
 demo: weights
 	@BUILD=$(BUILD) bash scripts/office_demo.sh
+
+# Every figure of docs/walkthrough.md (docs/figures/) and its generated blocks, from
+# the shared data with the project's commands (scripts/make_docs.sh).
+docs: weights
+	@BUILD=$(BUILD) bash scripts/make_docs.sh
 
 # install copies what `make` and `make weights` built and never compiles (so `sudo make
 # install` leaves no root-owned files in build/); it says what to run when something is

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# gen_man_commands.sh - rewrite the COMMANDS section of docs/facenet.1 from the
-# option tables, as `facenet CMD --help` prints them (src/cli/options.c), so the man
-# page lists what the program parses.  tests/test_cli_conventions.c checks the two
+# gen_man_commands.sh - rewrite the COMMANDS section of docs/facenet.1 and the
+# per-command option lists of scripts/facenet.bash-completion from the option tables,
+# as `facenet CMD --help` prints them (src/cli/options.c), so the man page and the
+# completion list what the program parses.  tests/test_cli_conventions.c checks they
 # agree; run this after adding a command or an option:
-#   make && bash scripts/gen_man_commands.sh [build/facenet] [docs/facenet.1]
+#   make && bash scripts/gen_man_commands.sh [build/facenet] [docs/facenet.1] [completion]
 set -euo pipefail
 FN=${1:-build/facenet}
 MAN=${2:-docs/facenet.1}
+COMP=${3:-scripts/facenet.bash-completion}
 [ -x "$FN" ] || { echo "gen_man_commands: $FN is not built" >&2; exit 2; }
 roff() { sed -e 's/\\/\\\\/g' -e 's/-/\\-/g'; }
 cap() { awk '{ print toupper(substr($0, 1, 1)) substr($0, 2) (substr($0, length($0)) == "." ? "" : ".") }'; }
@@ -46,4 +48,19 @@ awk -v sec="$section" '
     /^\.SH COMMON OPTIONS/ { skip = 0 }
     !skip { print }' "$MAN" > "$tmp"
 mv "$tmp" "$MAN"
-echo "gen_man_commands: $MAN: $(echo $cmds | wc -w) commands"
+# the completion: the command list and one `NAME) opts="..." ;;` line per command
+lines=$(mktemp)
+for c in $cmds; do
+    o=$("$FN" "$c" --help | awk '/^options:/ { on = 1; next } on && /^$/ { exit } on { print }' |
+        sed -E 's/^ +//; s/ {2,}.*$//; s/^(-.), /\1 /; s/ [^-][^ ]*$//' | tr '\n' ' ' | sed 's/ *$//')
+    printf '        %s) opts="%s" ;;\n' "$c" "$o" >> "$lines"
+done
+tmp=$(mktemp)
+awk -v lines="$lines" -v cmds="$(echo $cmds) help" '
+    /^    local commands=/ { print "    local commands=\"" cmds "\""; next }
+    /^    case \$cmd in/ { print; while ((getline l < lines) > 0) print l; skip = 1; next }
+    skip && /^        help\)/ { skip = 0 }
+    !skip { print }' "$COMP" > "$tmp"
+mv "$tmp" "$COMP"
+rm -f "$lines"
+echo "gen_man_commands: $MAN, $COMP: $(echo $cmds | wc -w) commands"

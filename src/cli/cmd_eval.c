@@ -9,6 +9,7 @@
 #include "app/triplet.h"
 #include "cli/cli.h"
 #include "cli/faces_cli.h"
+#include "cli/plot.h"
 #include "io/pairs.h"
 
 /* The label of an image in the text matrix: its file name, cut to width. */
@@ -27,6 +28,7 @@ int fn_cmd_distance(int argc, char **argv)
         return pr > 0 ? FN_EXIT_OK : FN_EXIT_ERROR;
     }
     int json = fn_cli_flag(&a, "json");
+    const char *plot = fn_cli_str(&a, "plot");
     fn_image_list l = {0};
     fn_err err = {0};
     fn_encoder enc = {0};
@@ -39,7 +41,7 @@ int fn_cmd_distance(int argc, char **argv)
         fn_cli_fail("distance: give at least two images, or one with several faces (see facenet distance --help)");
         goto out;
     }
-    if (fn_cli_open_encoder(&a.model, &enc, &err)) {
+    if ((plot && fn_plot_check_path(plot, &err)) || fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
@@ -50,8 +52,9 @@ int fn_cmd_distance(int argc, char **argv)
         fn_cli_fail_err(&err);
         goto out;
     }
-    if (set.n < 2) {
-        fn_cli_fail("distance: %d face%s encoded, a matrix needs two", set.n, set.n == 1 ? "" : "s");
+    if (set.n < 2) { /* the images that failed were named; else say why there is no matrix */
+        if (set.n_ok == l.n)
+            fn_cli_fail("distance: %d face%s found, a matrix needs two", set.n, set.n == 1 ? "" : "s");
         goto out;
     }
     /* the matrix of the faces found; the images without one were reported */
@@ -95,6 +98,25 @@ int fn_cmd_distance(int argc, char **argv)
     }
     if (json && fn_json_print(j))
         goto out;
+    if (plot) { /* the faces in matrix order, labelled as in the text */
+        char **labels = calloc((size_t)set.n, sizeof *labels);
+        int *all = malloc(sizeof(int) * (size_t)set.n), bad = !labels || !all;
+        for (int i = 0; !bad && i < set.n; i++) {
+            all[i] = 1;
+            bad = !(labels[i] = strdup(fn_cli_face_label(&set, paths, i, label, sizeof label)));
+        }
+        int prc = bad ? fn_fail(&err, FN_E_NOMEM, "out of memory")
+                      : fn_plot_distances(plot, (const char *const *)labels, all, set.n, set.emb, enc.dim,
+                                          fn_cli_get_double(&a, "threshold", enc.prof.threshold), NULL, &err);
+        for (int i = 0; labels && i < set.n; i++)
+            free(labels[i]);
+        free(labels);
+        free(all);
+        if (prc) {
+            fn_cli_fail_err(&err);
+            goto out;
+        }
+    }
     rc = set.n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;
 out:
     fn_cli_face_set_free(&set);
@@ -139,6 +161,8 @@ int fn_cmd_evaluate(int argc, char **argv)
     fn_model_args m = a.model;
     const char *pairs_path = fn_cli_str(&a, "pairs"), *train_path = fn_cli_str(&a, "train-pairs");
     const char *root = fn_cli_str(&a, "images");
+    const char *plot = fn_cli_str(&a, "plot"), *scores = fn_cli_str(&a, "scores");
+    int log_far = fn_cli_flag(&a, "log-far");
     int json = fn_cli_flag(&a, "json"), batch = fn_cli_get_int(&a, "batch", 16), folds = fn_cli_get_int(&a, "folds", 10);
     if (!pairs_path || !root) {
         fn_cli_args_free(&a);
@@ -154,8 +178,8 @@ int fn_cmd_evaluate(int argc, char **argv)
     float *dist = NULL, *tdist = NULL;
     int *row = NULL, *same = NULL, *tsame = NULL, *label = NULL;
     int rc = FN_EXIT_ERROR, nu = 0, n_no_face = 0;
-    if (fn_lfw_pairs_load(pairs_path, &test, &err) || (train_path && fn_lfw_pairs_load(train_path, &train, &err)) ||
-        fn_cli_open_encoder(&m, &enc, &err)) {
+    if ((plot && fn_plot_check_path(plot, &err)) || fn_lfw_pairs_load(pairs_path, &test, &err) ||
+        (train_path && fn_lfw_pairs_load(train_path, &train, &err)) || fn_cli_open_encoder(&m, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }
@@ -242,6 +266,11 @@ int fn_cmd_evaluate(int argc, char **argv)
         accuracy = fn_eval_accuracy(dist, same, test.n, thr);
         acc_std = sqrt(accuracy * (1 - accuracy) / (r.n_used ? r.n_used : 1)); /* binomial standard error */
         protocol = "threshold chosen on --train-pairs, applied to --pairs";
+    }
+    if ((plot && fn_plot_evaluation(plot, dist, same, test.n, thr, log_far, NULL, &err)) ||
+        (scores && fn_write_scores(scores, root, &test, dist, train_path ? &train : NULL, tdist, folds, &err))) {
+        fn_cli_fail_err(&err);
+        goto out;
     }
     /* mean triplet loss over the encoded images of --pairs, labelled by person */
     double tl = NAN, active = NAN;

@@ -69,7 +69,15 @@ static const fn_cli_opt detect_opts[] = {
 };
 static const fn_cli_opt enroll_opts[] = {DB, DETECT, LARGEST, LANDMARKS, JSON, END};
 static const fn_cli_opt verify_opts[] = {DB, THRESHOLD, DETECT, LARGEST, LANDMARKS, JSON, END};
-static const fn_cli_opt distance_opts[] = {DETECT, LARGEST, LANDMARKS, JSON, END};
+static const fn_cli_opt distance_opts[] = {
+    {"plot", 0, FN_OPT_STR, "FILE", 0, 0, "also draw the matrix as a heat map (.png or .svg), threshold marked"},
+    THRESHOLD,
+    DETECT,
+    LARGEST,
+    LANDMARKS,
+    JSON,
+    END,
+};
 static const fn_cli_opt evaluate_opts[] = {
     {"pairs", 0, FN_OPT_STR, "FILE", 0, 0, "the labelled pairs to evaluate (LFW pairs.txt format)"},
     {"images", 0, FN_OPT_STR, "DIR", 0, 0, "the folder the pair files name images in (Name/Name_0001.jpg)"},
@@ -77,6 +85,9 @@ static const fn_cli_opt evaluate_opts[] = {
     {"folds", 0, FN_OPT_INT, "N", 2, 1000, "cross-validation folds (default 10)"},
     {"batch", 0, FN_OPT_INT, "N", 1, 4096, "images per forward pass (default 16)"},
     DETECT,
+    {"plot", 0, FN_OPT_STR, "FILE", 0, 0, "draw the ROC curve and distance histograms (.png or .svg)"},
+    {"log-far", 0, FN_OPT_FLAG, NULL, 0, 0, "--plot: a logarithmic FAR axis (the low-FAR end of the ROC)"},
+    {"scores", 0, FN_OPT_STR, "FILE.csv", 0, 0, "write every pair: images, label, distance, fold, answered"},
     LANDMARKS,
     JSON,
     END,
