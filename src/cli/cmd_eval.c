@@ -50,8 +50,9 @@ int fn_cmd_distance(int argc, char **argv)
         fn_cli_fail_err(&err);
         goto out;
     }
-    if (set.n < 2) {
-        fn_cli_fail("distance: %d face%s encoded, a matrix needs two", set.n, set.n == 1 ? "" : "s");
+    if (set.n < 2) { /* the images that failed were named; else say why there is no matrix */
+        if (set.n_ok == l.n)
+            fn_cli_fail("distance: %d face%s found, a matrix needs two", set.n, set.n == 1 ? "" : "s");
         goto out;
     }
     /* the matrix of the faces found; the images without one were reported */
