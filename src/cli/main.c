@@ -12,7 +12,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-9s %s\n", c->name, c->summary);
     fprintf(f, "\nmodel (every command): --model DIR, else $FACENET_MODEL, else the default model\n"
                "  (installed, or weights/dlib-resnet in the current directory or beside build/)\n"
-               "images: files, folders (recursive, sorted; .jpg .jpeg .png) and @LIST files\n"
+               "images: files, folders (recursive, sorted; .jpg .jpeg .png) and @LIST files;\n"
+               "  the faces in them are detected and aligned (--no-detect: each image is a face crop)\n"
                "--json prints one JSON object per line\n"
                "exit status: 0 success (verify: same person), 1 verify: different person,\n"
                "             2 error, or some image could not be read (the others are answered)\n");
