@@ -15,6 +15,11 @@ override CFLAGS += $(FN_CFLAGS)
 PKGS    := openblas libcjson hdf5 libjpeg libpng sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The pictures: cairo (trace --maps) and Graphviz (graph) for the CLI, libxml2 for the
+# tests that parse the SVG; the library links none of them.
+GFX_PKGS   := cairo libgvc libcgraph libxml-2.0
+GFX_CFLAGS := $(shell pkg-config --cflags $(GFX_PKGS) 2>/dev/null)
+GFX_LIBS   := $(shell pkg-config --libs $(GFX_PKGS) 2>/dev/null)
 CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
@@ -73,7 +78,7 @@ deps:
 	@bash scripts/setup.sh
 .PHONY: deps-check
 deps-check:
-	@pkg-config --exists $(PKGS) cmocka || bash scripts/setup.sh
+	@pkg-config --exists $(PKGS) $(GFX_PKGS) cmocka || bash scripts/setup.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,8 +115,9 @@ $(SO): $(call pic,$(LIB_SRC)) $(BUILD)/libfacenet.map
 	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libfacenet.so
 
+$(call obj,$(CLI_SRC)): CPPFLAGS += $(GFX_CFLAGS)
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(GFX_LIBS) -o $@
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -132,8 +138,9 @@ check-api:
 # test_install links examples/embed.c as the build was linked (sanitizer flags)
 $(BUILD)/tests/test_install.o: CPPFLAGS += -DFN_TEST_LDFLAGS='"$(LDFLAGS)"'
 
+$(call obj,$(TEST_SRC)): CPPFLAGS += $(GFX_CFLAGS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(GFX_LIBS) -lcmocka -o $@
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

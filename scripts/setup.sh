@@ -2,11 +2,13 @@
 # setup.sh - install the Debian packages facenet-c builds against, if missing.
 # Idempotent: does nothing when every package is already installed.
 # python3-numpy is for examples/python (its test runs with or without it).
+# cairo draws the pictures (trace --maps); graphviz (libgvc, libcgraph) lays out `facenet graph`;
+# libxml2 parses the SVG in the tests.
 # --list prints the package names, one a line (scripts/check-fresh.sh reads them).
 # --fuzz installs what `make fuzz` needs instead (clang and its libFuzzer runtime).
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libhdf5-dev libcmocka-dev
-      libjpeg-dev libpng-dev libsqlite3-dev nodejs npm python3-numpy)
+      libjpeg-dev libpng-dev libsqlite3-dev libcairo2-dev graphviz libgraphviz-dev libxml2-dev nodejs npm python3-numpy)
 if [ "${1:-}" = --fuzz ]; then
     pkgs=(clang libclang-rt-dev)
     shift
