@@ -79,9 +79,36 @@ static int find_clusters(char **names, int n, cluster **out, int *n_out)
             same = cl[j].first == first && cl[j].last == last && in_group(cand[c], cl[j].prefix, strlen(cl[j].prefix));
         if (same)
             continue;
-        cl[k++] = (cluster){cand[c], first, last, -1, NULL};
-        cand[c] = NULL;
+        cl[k] = (cluster){strdup(cand[c]), first, last, -1, NULL};
+        if (!cl[k++].prefix) {
+            for (int j = 0; j < k; j++)
+                free(cl[j].prefix);
+            free(cl);
+            goto oom;
+        }
     }
+    /* An indexed family (every box continues the prefix with a number: Block35_1..5,
+     * or a block's Branch_0..2) is a cluster only when its members are clusters
+     * themselves: Block35 is a stage of blocks, but a block's branches interleave in
+     * execution order, and their sum is no unit worth a box. */
+    int kept = 0;
+    for (int c = 0; c < k; c++) {
+        size_t plen = strlen(cl[c].prefix);
+        int indexed = 1, child = 0;
+        for (int i = cl[c].first; i <= cl[c].last && indexed; i++) {
+            const char *t = names[i] + plen;
+            indexed = *t == '_' && t[1] >= '0' && t[1] <= '9';
+            for (t++; indexed && *t && *t != '_'; t++)
+                indexed = *t >= '0' && *t <= '9';
+        }
+        for (int j = 0; j < k && indexed && !child; j++)
+            child = j != c && in_group(cl[j].prefix, cl[c].prefix, plen) && !strchr(cl[j].prefix + plen + 1, '_');
+        if (indexed && !child)
+            free(cl[c].prefix);
+        else
+            cl[kept++] = cl[c];
+    }
+    k = kept;
     /* parents: the longest enclosing prefix */
     for (int a = 0; a < k; a++)
         for (int b = 0; b < k; b++) {
@@ -187,7 +214,7 @@ static int build(fn_net *net, Agraph_t *g, fn_err *err)
             goto done;
         char html[8192] = "<B>", shape[64];
         html_cat(html, sizeof html, li.name);
-        html_cat(html, sizeof html, "</B><BR/>");
+        strncat(html, "</B><BR/>", sizeof html - strlen(html) - 1);
         html_cat(html, sizeof html, li.class_name);
         if (li.macs > 0) {
             char m[64];
