@@ -87,14 +87,23 @@ static void print_inputs(const fn_net *net, const fn_layer_info *li)
 static void print_table(const fn_trace *t, int fused)
 {
     const fn_net *net = t->net;
-    printf("%-4s %-34s %-20s %-12s %11s %8s %10s %10s %10s %10s %6s  %s\n", "#", "layer", "class", "output",
+    int wn = 5, wc = 5;
+    for (int i = 0; i < t->n_layers; i++) {
+        fn_layer_info li;
+        fn_net_layer_info(net, i, &li);
+        wn = (int)strlen(li.name) > wn ? (int)strlen(li.name) : wn;
+        wc = (int)strlen(li.class_name) > wc ? (int)strlen(li.class_name) : wc;
+    }
+    wn = wn > 64 ? 64 : wn;
+    wc = wc > 32 ? 32 : wc;
+    printf("%-4s %-*s %-*s %-12s %11s %8s %10s %10s %10s %10s %6s  %s\n", "#", wn, "layer", wc, "class", "output",
            "MACs", "ms", "mean", "std", "min", "max", "zeros", "<- inputs / note");
     for (int i = 0; i < t->n_layers; i++) {
         fn_layer_info li;
         fn_net_layer_info(net, i, &li);
         char shape[64];
         fn_shape_str(&li.out_shape, shape, sizeof shape);
-        printf("%-4d %-34s %-20s %-12s ", i, li.name, li.class_name, shape);
+        printf("%-4d %-*s %-*s %-12s ", i, wn, li.name, wc, li.class_name, shape);
         const fn_trace_stat *s = &t->st[i];
         if (li.executed && s->seen)
             printf("%11.0f %8.3f %10.4g %10.4g %10.4g %10.4g %5.1f%%  <- ", li.macs, s->seconds * 1e3, s->mean,
@@ -178,6 +187,13 @@ static int maps_layer(const fn_trace *t, const char *name, fn_err *err)
         if (e != i && t->chain_end[e] != i)
             return fn_fail(err, FN_E_ARG, "--maps %s: its output is never computed (folded into %s); use --no-fuse",
                            name, li.folded_into ? li.folded_into : "?");
+        if (e == i && t->chain_end[e] != i) {
+            fn_layer_info end;
+            fn_net_layer_info(t->net, t->chain_end[e], &end);
+            return fn_fail(err, FN_E_ARG,
+                           "--maps %s: its own output is never computed (%s is folded into it): use --maps %s or --no-fuse",
+                           name, end.name, end.name);
+        }
         fn_net_layer_info(t->net, e, &li);
         if (li.out_shape.rank != 3)
             return fn_fail(err, FN_E_ARG, "--maps %s: output has rank %d, not HxWxC feature maps", name,
@@ -246,12 +262,17 @@ int fn_cmd_trace(int argc, char **argv)
     if (dump && fn_trace_dump_index(&t, raw ? raw : img, &err))
         goto fail;
     if (maps) {
-        fn_layer_info li;
+        fn_layer_info li, named;
         fn_net_layer_info(net, t.maps_layer, &li);
+        for (int i = 0; i < t.n_layers; i++)
+            if (!fn_net_layer_info(net, i, &named) && !strcmp(named.name, maps))
+                break;
         char title[600], sub[4400], sh[64];
+        const char *src = raw ? raw : img, *base = strrchr(src, '/');
         fn_shape_str(&li.out_shape, sh, sizeof sh);
-        snprintf(title, sizeof title, "%s (%s, %s)", maps, li.class_name, sh);
-        snprintf(sub, sizeof sub, "input %s; each map scaled to its own min (black) .. max (white)", raw ? raw : img);
+        snprintf(title, sizeof title, "%s (%s, %s)", maps, named.class_name, sh);
+        snprintf(sub, sizeof sub, "input %s; each map scaled to its own min (black) .. max (white)",
+                 base ? base + 1 : src);
         if (fn_draw_maps(out_png, t.maps, li.out_shape.d[0], li.out_shape.d[1], li.out_shape.d[2], title, sub, &err))
             goto fail;
     }

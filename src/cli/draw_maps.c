@@ -20,6 +20,7 @@
 #define FN_MAPS_GAP 6       /* between cells */
 #define FN_MAPS_LABEL 14    /* the channel number under each map */
 #define FN_MAPS_MIN_SIDE 48 /* magnify maps until their larger side reaches this */
+#define FN_MAPS_MIN_TEXT 420 /* the grid is at least this wide; longer titles are shrunk to fit */
 
 void fn_maps_layout_for(int h, int w, int c, fn_maps_layout *l)
 {
@@ -32,7 +33,7 @@ void fn_maps_layout_for(int h, int w, int c, fn_maps_layout *l)
         l->cols = 1;
     l->rows = (c + l->cols - 1) / l->cols;
     int grid_w = l->cols * (l->map_w + FN_MAPS_GAP) - FN_MAPS_GAP;
-    l->width = 2 * FN_MAPS_MARGIN + (grid_w > 420 ? grid_w : 420); /* room for the title */
+    l->width = 2 * FN_MAPS_MARGIN + (grid_w > FN_MAPS_MIN_TEXT ? grid_w : FN_MAPS_MIN_TEXT); /* room for the title */
     l->height = FN_MAPS_TOP + l->rows * (l->map_h + FN_MAPS_LABEL + FN_MAPS_GAP) - FN_MAPS_GAP + FN_MAPS_MARGIN;
 }
 
@@ -63,6 +64,18 @@ static cairo_surface_t *channel_image(const float *data, int h, int w, int c, in
     return s;
 }
 
+/* text at (margin, y) in the current face, shrunk from size until it fits in width */
+static void fit_text(cairo_t *cr, const char *text, double size, double width, double y)
+{
+    cairo_text_extents_t ext;
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, text, &ext);
+    if (ext.x_advance > width)
+        cairo_set_font_size(cr, size * width / ext.x_advance);
+    cairo_move_to(cr, FN_MAPS_MARGIN, y);
+    cairo_show_text(cr, text);
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -89,13 +102,9 @@ int fn_draw_maps(const char *path, const float *data, int h, int w, int c, const
     cairo_paint(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-    cairo_set_font_size(cr, 15);
-    cairo_move_to(cr, FN_MAPS_MARGIN, 22);
-    cairo_show_text(cr, title);
+    fit_text(cr, title, 15, l.width - 2 * FN_MAPS_MARGIN, 22);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 11);
-    cairo_move_to(cr, FN_MAPS_MARGIN, 40);
-    cairo_show_text(cr, subtitle);
+    fit_text(cr, subtitle, 11, l.width - 2 * FN_MAPS_MARGIN, 40);
     cairo_set_font_size(cr, 10);
     for (int k = 0; k < c && !cairo_status(cr); k++) {
         int gx = k % l.cols, gy = k / l.cols;

@@ -125,7 +125,7 @@ int fn_trace_dump_index(const fn_trace *t, const char *input_name, fn_err *err)
         /* the file holding this layer's Keras output: its own tensor's when it is the
          * end of its folded chain */
         int owner = fn_trace_owner(t->net, i);
-        const char *file = t->chain_end[owner] == i ? t->file[owner] : NULL;
+        const char *file = t->chain_end[owner] == i || (!li.executed && !li.folded_into) ? t->file[owner] : NULL;
         cJSON_AddItemToObject(o, "file", file ? fn_json_str(file) : cJSON_CreateNull());
         if (!li.executed)
             cJSON_AddItemToObject(o, "folded_into", li.folded_into ? fn_json_str(li.folded_into) : cJSON_CreateNull());

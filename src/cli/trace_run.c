@@ -42,7 +42,7 @@ int fn_trace_init(fn_trace *t, fn_net *net, fn_err *err)
     for (int i = 0; i < t->n_layers; i++) {
         fn_layer_info li;
         fn_net_layer_info(net, i, &li);
-        if (!li.executed)
+        if (!li.executed && li.folded_into) /* not a pure identity (Dropout): it changed the value */
             t->chain_end[fn_trace_owner(net, i)] = i;
     }
     return 0;
