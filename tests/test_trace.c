@@ -10,7 +10,11 @@
  *    mini model's fused dump (residual scales folded, then divided out again) equals its
  *    --no-fuse dump;
  *  - --json: one parseable line per layer with statistics that fit the values;
+ *  - the image is prepared as encode prepares it, also aligned from --landmarks (the
+ *    dumped fc equals encode's raw output);
  *  - --maps draws a PNG of the documented size; bad --maps names are refused. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +352,52 @@ static void test_mini_fused_equals_unfused(void **state)
     cJSON_Delete(index);
 }
 
+/* ---- the same input as encode: fc of the dump equals encode's raw output ---- */
+static void same_as_encode(const char *cwd, const char *extra, const char *img)
+{
+    char fn[PATH_MAX], dir[4300], cmd[20000], *out, *err;
+    if (!realpath(tu_build("facenet"), fn))
+        fail_msg("no %s", tu_build("facenet"));
+    char model[PATH_MAX];
+    if (!realpath(dlib + strlen("--model "), model))
+        fail_msg("no %s", dlib);
+    snprintf(dir, sizeof dir, "%s/enc-%d", tmp, (int)strlen(extra));
+    fmt(cmd, sizeof cmd, "cd %s && %s encode --model %s --json %s %s", cwd, fn, model, extra, img);
+    if (tu_run(cmd, &out, &err))
+        fail_msg("%s: %s", cmd, err);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    size_t n, count;
+    float *raw = tu_json_floats(cJSON_GetObjectItem(j, "raw"), &n);
+    free(out), free(err);
+    fmt(cmd, sizeof cmd, "cd %s && %s trace --model %s --dump %s %s %s", cwd, fn, model, dir, extra, img);
+    if (tu_run(cmd, &out, &err))
+        fail_msg("%s: %s", cmd, err);
+    free(out), free(err);
+    int shape[2] = {1, 128};
+    float *fc = read_npy(tu_path_in(dir, "fc.npy"), shape, 2, &count);
+    assert_int_equal(count, n);
+    double diff = tu_maxdiff(fc, raw, n);
+    if (!(diff <= 1e-6))
+        fail_msg("trace %s %s: fc differs from encode's by %g", extra, img, diff);
+    free(raw), free(fc);
+    cJSON_Delete(j);
+}
+
+static void test_same_input_as_encode(void **state)
+{
+    (void)state;
+    char cwd[PATH_MAX], lms[PATH_MAX + 64];
+    if (!realpath(tu_shared("images/happy-house"), cwd))
+        fail_msg("no happy-house images");
+    same_as_encode(cwd, "", "andrew.jpg");
+    if (!realpath(tu_shared("lfw/original-150"), cwd) || !realpath(tu_shared("lfw/landmarks-5pt-250px.txt"), lms + 14))
+        fail_msg("no lfw/original-150 or its landmarks");
+    memcpy(lms, "--landmarks   ", 14);
+    strcat(lms, " --landmark-scale 0.6");
+    same_as_encode(cwd, lms, "Abdullah_Gul/Abdullah_Gul_0013.jpg");
+}
+
 /* ---- feature maps ---- */
 static void expect_png(const char *path, int width, int height)
 {
@@ -407,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_trace_matches_info),
         cmocka_unit_test(test_dump_matches_faceapi),
         cmocka_unit_test(test_mini_fused_equals_unfused),
+        cmocka_unit_test(test_same_input_as_encode),
         cmocka_unit_test(test_maps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
