@@ -273,7 +273,23 @@ int fn_cmd_trace(int argc, char **argv)
         snprintf(title, sizeof title, "%s (%s, %s)", maps, named.class_name, sh);
         snprintf(sub, sizeof sub, "input %s; each map scaled to its own min (black) .. max (white)",
                  base ? base + 1 : src);
-        if (fn_draw_maps(out_png, t.maps, li.out_shape.d[0], li.out_shape.d[1], li.out_shape.d[2], title, sub, &err))
+        const int *d = li.out_shape.d;
+        fn_shape decl = fn_net_input_shape(net);
+        if (decl.rank == 3 && decl.d[0] == 3 && decl.d[2] != 3) { /* a channels-first model: CHW -> HWC */
+            float *hwc = malloc(sizeof(float) * fn_shape_count(&li.out_shape));
+            if (!hwc) {
+                fn_fail(&err, FN_E_NOMEM, "out of memory");
+                goto fail;
+            }
+            for (int c = 0; c < d[0]; c++)
+                for (int p = 0; p < d[1] * d[2]; p++)
+                    hwc[(size_t)p * d[0] + c] = t.maps[(size_t)c * d[1] * d[2] + p];
+            rc = fn_draw_maps(out_png, hwc, d[1], d[2], d[0], title, sub, &err);
+            free(hwc);
+        } else {
+            rc = fn_draw_maps(out_png, t.maps, d[0], d[1], d[2], title, sub, &err);
+        }
+        if (rc)
             goto fail;
     }
     if (json) {
