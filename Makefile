@@ -164,7 +164,7 @@ test: all weights check-api
 	@BUILD=$(BUILD) bash tests/run.sh
 
 asan:
-	FACENET_TEST_LFW_LIMIT=300 ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
+	FACENET_TEST_LFW_LIMIT=300 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
 
 bench: all
 	@BUILD=$(BUILD) bash bench/run.sh

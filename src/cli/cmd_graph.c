@@ -91,7 +91,13 @@ static int find_clusters(char **names, int n, cluster **out, int *n_out)
      * or a block's Branch_0..2) is a cluster only when its members are clusters
      * themselves: Block35 is a stage of blocks, but a block's branches interleave in
      * execution order, and their sum is no unit worth a box. */
-    int kept = 0;
+    char *drop = calloc((size_t)k + 1, 1);
+    if (!drop) {
+        for (int j = 0; j < k; j++)
+            free(cl[j].prefix);
+        free(cl);
+        goto oom;
+    }
     for (int c = 0; c < k; c++) {
         size_t plen = strlen(cl[c].prefix);
         int indexed = 1, child = 0;
@@ -103,11 +109,16 @@ static int find_clusters(char **names, int n, cluster **out, int *n_out)
         }
         for (int j = 0; j < k && indexed && !child; j++)
             child = j != c && in_group(cl[j].prefix, cl[c].prefix, plen) && !strchr(cl[j].prefix + plen + 1, '_');
-        if (indexed && !child)
+        drop[c] = indexed && !child;
+    }
+    int kept = 0;
+    for (int c = 0; c < k; c++) {
+        if (drop[c])
             free(cl[c].prefix);
         else
             cl[kept++] = cl[c];
     }
+    free(drop);
     k = kept;
     /* parents: the longest enclosing prefix */
     for (int a = 0; a < k; a++)
