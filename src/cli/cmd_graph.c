@@ -227,6 +227,11 @@ static int build(fn_net *net, Agraph_t *g, fn_err *err)
         html_cat(html, sizeof html, li.name);
         strncat(html, "</B><BR/>", sizeof html - strlen(html) - 1);
         html_cat(html, sizeof html, li.class_name);
+        if (!strncmp(li.op, "Lambda:", 7)) { /* what the Lambda was recognised as */
+            html_cat(html, sizeof html, " (");
+            html_cat(html, sizeof html, li.op + 7);
+            html_cat(html, sizeof html, ")");
+        }
         if (li.macs > 0) {
             char m[64];
             snprintf(m, sizeof m, " &#183; %.3g M MACs", li.macs / 1e6);
