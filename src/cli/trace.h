@@ -47,9 +47,9 @@ int fn_trace_dump_index(const fn_trace *t, const char *input_name, fn_err *err);
 /* A layer name as a file name: [A-Za-z0-9._-] kept, anything else '_'. */
 void fn_trace_safe_name(const char *name, char *out, size_t cap);
 
-/* draw_maps.c: the feature maps of an h x w x c tensor (NHWC, one sample) as a grid
- * of grey images, each channel scaled to its own min..max, labelled by channel; the
- * first max_maps channels.  PNG, or SVG when path ends in .svg. */
+/* draw_maps.c: the feature maps of an h x w x c tensor (HWC, one sample) as a grid
+ * of grey images, every channel, each scaled to its own min..max and labelled by its
+ * number.  PNG, or SVG when path ends in .svg. */
 typedef struct {
     int zoom;              /* each map drawn at zoom x its size (nearest neighbour): */
     int map_w, map_h;      /* w*zoom, h*zoom, zoom the smallest making the larger side >= 48 px */
