@@ -15,13 +15,15 @@ override CFLAGS += $(FN_CFLAGS)
 PKGS    := openblas libcjson hdf5 libjpeg libpng sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# Figures (`distance --plot`, `evaluate --plot`) are drawn with cairo in the CLI only;
-# the tests also parse them (cairo for PNG, libxml2 for SVG).  The library links none.
-PLOT_PKGS  := cairo fontconfig zlib libxml-2.0
-PLOT_CFLAGS := $(shell pkg-config --cflags $(PLOT_PKGS) 2>/dev/null)
-CLI_LIBS   := $(shell pkg-config --libs cairo fontconfig zlib 2>/dev/null)
-TEST_LIBS  := $(shell pkg-config --libs $(PLOT_PKGS) 2>/dev/null)
-CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS) $(PLOT_CFLAGS)
+# Pictures, in the CLI only (the library links none of them): cairo draws the figures
+# of `distance --plot`, `evaluate --plot` and `trace --maps`, Graphviz (libgvc,
+# libcgraph) lays out `facenet graph`; the tests also parse them (cairo for PNG,
+# libxml2 for SVG).
+GFX_PKGS   := cairo fontconfig zlib libgvc libcgraph libxml-2.0
+GFX_CFLAGS := $(shell pkg-config --cflags $(GFX_PKGS) 2>/dev/null)
+CLI_LIBS   := $(shell pkg-config --libs cairo fontconfig zlib libgvc libcgraph 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs $(GFX_PKGS) 2>/dev/null)
+CPPFLAGS += -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
 # Installation layout.  The data directory is compiled in (FN_DATADIR: where the
@@ -79,7 +81,7 @@ deps:
 	@bash scripts/setup.sh
 .PHONY: deps-check
 deps-check:
-	@pkg-config --exists $(PKGS) $(PLOT_PKGS) cmocka || bash scripts/setup.sh
+	@pkg-config --exists $(PKGS) $(GFX_PKGS) cmocka || bash scripts/setup.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -116,6 +118,7 @@ $(SO): $(call pic,$(LIB_SRC)) $(BUILD)/libfacenet.map
 	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libfacenet.so
 
+$(call obj,$(CLI_SRC)): CPPFLAGS += $(GFX_CFLAGS)
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) -o $@
 
@@ -138,6 +141,7 @@ check-api:
 # test_install links examples/embed.c as the build was linked (sanitizer flags)
 $(BUILD)/tests/test_install.o: CPPFLAGS += -DFN_TEST_LDFLAGS='"$(LDFLAGS)"'
 
+$(call obj,$(TEST_SRC)): CPPFLAGS += $(GFX_CFLAGS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(TEST_LIBS) -lcmocka -o $@
 
@@ -163,7 +167,7 @@ test: all weights check-api
 	@BUILD=$(BUILD) bash tests/run.sh
 
 asan:
-	FACENET_TEST_LFW_LIMIT=300 ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
+	FACENET_TEST_LFW_LIMIT=300 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
 
 bench: all
 	@BUILD=$(BUILD) bash bench/run.sh

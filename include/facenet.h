@@ -123,6 +123,26 @@ const float *fn_net_output(const fn_net *net, int i, fn_shape *shape);
 /* 1: run the naive reference kernels instead of the GEMM paths. */
 void fn_net_set_reference(fn_net *net, int on);
 
+/* Watching a run layer by layer (`facenet trace`).  With an observer set, fn_net_run
+ * calls it on the calling thread right after each layer's output is computed, in
+ * execution order: the InputLayer (after the input is copied in), every executed layer,
+ * and views (Flatten, time 0).  Folded layers are not called (fn_layer_info says what
+ * they were folded into).  The data is valid only during the call: the memory plan
+ * reuses buffers.  A nonzero return stops the run, which then fails (FN_E_ARG, naming
+ * the layer).  Without an observer the forward pass does no extra work. */
+typedef struct {
+    int layer;             /* its index (fn_net_layer_info) */
+    const float *data;     /* its output for the run's n samples */
+    int n;                 /* samples in the run */
+    size_t rows;           /* n * d0 * .. * d[rank-2] rows ... */
+    int cols;              /* ... of d[rank-1] values each, */
+    int ld;                /* consecutive rows ld >= cols floats apart (a concat slice) */
+    double seconds;        /* wall time of its forward */
+} fn_layer_output;
+typedef int (*fn_layer_observer)(void *user, const fn_layer_output *out);
+/* fn NULL removes the observer. */
+void fn_net_set_observer(fn_net *net, fn_layer_observer fn, void *user);
+
 /* L2 normalisation of one vector in place: v / sqrt(max(sum v^2, 1e-12)) (Keras'
  * rule; a zero vector stays zero).  The one implementation every part of facenet-c
  * uses. */
@@ -160,6 +180,10 @@ typedef struct {
     size_t offset_bytes;       /* that buffer's offset in the activation arena */
     int column;                /* first column inside the buffer's rows (concat slices) */
     int is_view;               /* a reinterpretation of its input (Flatten) */
+    /* 1, or the residual scale folded into this executed layer's weights (the
+     * convolution feeding an Inception-ResNet scale-sum): its output is then
+     * out_scale x what Keras' layer of that name gives. */
+    float out_scale;
 } fn_layer_info;
 
 int fn_net_layer_info(const fn_net *net, int i, fn_layer_info *out);

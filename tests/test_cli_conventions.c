@@ -36,7 +36,7 @@
 static char *tmp, model[8192], fn[PATH_MAX], hh[PATH_MAX], db[4300];
 
 static const char *const commands[] = {"info", "embed", "detect", "encode", "enroll", "verify",
-                                       "identify", "distance", "evaluate", "db"};
+                                       "identify", "distance", "evaluate", "db", "trace", "graph"};
 #define N_CMDS (sizeof commands / sizeof *commands)
 
 /* Options each command must list (the ones once hidden among them). */
@@ -55,6 +55,8 @@ static const char *const must_list[N_CMDS] = {
     "--pairs --images --train-pairs --folds --batch --no-detect --detector --min-score --chip --save-chips "
     "--landmarks --landmark-scale --json --model",
     "--db --json --model",
+    "--raw --dump --maps --output --landmarks --landmark-scale --input-shape --reference --no-fuse --json --model",
+    "--output --input-shape --no-fuse --model --help",
 };
 
 /* snprintf for command lines (truncation would fail the command, not go unnoticed) */

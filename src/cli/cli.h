@@ -141,5 +141,7 @@ int fn_cmd_identify(int argc, char **argv);
 int fn_cmd_distance(int argc, char **argv);
 int fn_cmd_evaluate(int argc, char **argv);
 int fn_cmd_db(int argc, char **argv);
+int fn_cmd_trace(int argc, char **argv);
+int fn_cmd_graph(int argc, char **argv);
 
 #endif

@@ -93,6 +93,24 @@ static const fn_cli_opt evaluate_opts[] = {
     END,
 };
 static const fn_cli_opt db_opts[] = {DB, JSON, END};
+static const fn_cli_opt trace_opts[] = {
+    {"raw", 0, FN_OPT_STR, "FILE", 0, 0, "trace a raw float32 input (one, in the model's layout) instead of an image"},
+    {"dump", 0, FN_OPT_STR, "DIR", 0, 0, "write every layer's output to DIR/LAYER.npy, with DIR/index.json"},
+    {"maps", 0, FN_OPT_STR, "LAYER", 0, 0, "draw LAYER's feature maps (a grid, one grey picture per channel) to -o"},
+    {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "the picture of --maps: FILE.png or FILE.svg"},
+    LANDMARKS,
+    INPUT_SHAPE,
+    {"reference", 0, FN_OPT_FLAG, NULL, 0, 0, "run the naive reference kernels instead of the fast ones"},
+    NO_FUSE,
+    {"json", 0, FN_OPT_FLAG, NULL, 0, 0, "print one JSON object per layer, one a line"},
+    END,
+};
+static const fn_cli_opt graph_opts[] = {
+    {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "write the graph to FILE.svg (drawn by Graphviz) or FILE.dot"},
+    INPUT_SHAPE,
+    NO_FUSE,
+    END,
+};
 
 static const fn_cli_opt model_opts[] = {
     {"model", 0, FN_OPT_STR, "DIR", 0, 0, "the model folder: DIR/model.json, DIR/model.h5, DIR/facenet.json"},
@@ -126,6 +144,10 @@ const fn_cli_command fn_cli_commands[] = {
      "LFW protocol: accuracy, threshold, ROC AUC, TAR at FAR=1e-3, triplet loss", evaluate_opts},
     {"db", fn_cmd_db, "list|remove NAME|check --db FILE [options]", "list, remove and check gallery entries",
      db_opts},
+    {"trace", fn_cmd_trace, "[options] IMG | --raw FILE.f32",
+     "one image through the network layer by layer: shapes, MACs, time, activation statistics", trace_opts},
+    {"graph", fn_cmd_graph, "-o FILE.svg|FILE.dot [options]",
+     "the layer graph (Graphviz): blocks as clusters, shapes on the edges, folded layers merged", graph_opts},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -124,6 +124,7 @@ struct fn_layer {
     fn_act_args act_args;      /* its parameters (FN_ACT_LEAKY, FN_ACT_RELU_ARGS) */
     unsigned flags;
     const char *fused_into;    /* for identity layers: why they vanished (info view) */
+    float folded_scale;        /* 0, or the residual scale fuse.c folded into its weights */
     char *data_format;         /* "channels_last"/"channels_first" where relevant */
     int theano_kernels;        /* weights come from a Theano-backend file: flip conv kernels */
     void *priv;                /* op's private parameters */

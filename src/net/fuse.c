@@ -108,8 +108,10 @@ int fn_net_fuse(fn_net *net, fn_err *err)
             fn_layer *C = &net->layers[fn_net_resolve(net, L->in[1])];
             float s = fn_scale_sum_scale(L);
             if (uses[C->index] == 1 && C->act == FN_ACT_LINEAR && C != P && s != 1.0f &&
-                !fold_affine(C, NULL, s, NULL))
+                !fold_affine(C, NULL, s, NULL)) {
                 fn_scale_sum_set_scale(L, 1.0f);
+                C->folded_scale = s;
+            }
         }
     }
     free(uses);

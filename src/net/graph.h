@@ -34,6 +34,8 @@ struct fn_net {
     size_t params;
     int weights_loaded;        /* a weights file was read (a weightless net runs without) */
     int reference;
+    fn_layer_observer observer; /* fn_net_set_observer: called after each layer */
+    void *observer_user;
     int threads;               /* the engine's threads (fn_load_opts.threads resolved) */
     struct fn_pool *pool;      /* its workers (core/thread_pool.h) */
 

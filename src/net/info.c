@@ -128,6 +128,7 @@ int fn_net_layer_info(const fn_net *net, int i, fn_layer_info *out)
     out->executed = !(L->flags & FN_L_IDENTITY);
     out->folded_into = out->executed ? NULL : L->fused_into;
     out->buffer = -1;
+    out->out_scale = L->folded_scale != 0.0f ? L->folded_scale : 1.0f;
     if (out->executed && net->planned) {
         const fn_place *p = &net->place[i];
         out->buffer = p->root;
