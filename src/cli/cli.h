@@ -130,6 +130,12 @@ int fn_json_print(cJSON *obj);
 /* facenet's own version (the library's is FACENET_VERSION). */
 #define FN_CLI_VERSION "0.2.0"
 
+/* Galleries (cmd_db.c): the gallery must be empty or built with enc's model, else an
+ * error naming `facenet db reenroll`; note the profile the embeddings were made with. */
+struct fn_gallery;
+int fn_cli_gallery_model_check(struct fn_gallery *g, const fn_encoder *enc, fn_err *err);
+int fn_cli_gallery_note_profile(struct fn_gallery *g, const fn_encoder *enc, const char *model_dir, fn_err *err);
+
 /* Subcommands. */
 int fn_cmd_info(int argc, char **argv);
 int fn_cmd_embed(int argc, char **argv);

@@ -64,7 +64,13 @@ static const fn_cli_opt evaluate_opts[] = {
     JSON,
     END,
 };
-static const fn_cli_opt db_opts[] = {DB, JSON, END};
+static const fn_cli_opt db_opts[] = {
+    DB,
+    {"skip-missing", 0, FN_OPT_FLAG, NULL, 0, 0, "reenroll: drop photos that cannot be read instead of failing"},
+    LANDMARKS,
+    JSON,
+    END,
+};
 
 static const fn_cli_opt model_opts[] = {
     {"model", 0, FN_OPT_STR, "DIR", 0, 0, "the model folder: DIR/model.json, DIR/model.h5, DIR/facenet.json"},
@@ -94,8 +100,8 @@ const fn_cli_command fn_cli_commands[] = {
     {"distance", fn_cmd_distance, "[options] " IMAGES "...", "pairwise distance matrix", distance_opts},
     {"evaluate", fn_cmd_evaluate, "--pairs FILE --images DIR [options]",
      "LFW protocol: accuracy, threshold, ROC AUC, TAR at FAR=1e-3, triplet loss", evaluate_opts},
-    {"db", fn_cmd_db, "list|remove NAME|check --db FILE [options]", "list, remove and check gallery entries",
-     db_opts},
+    {"db", fn_cmd_db, "list|info|check|remove NAME|reenroll --db FILE [options]",
+     "list, inspect, check, remove gallery entries; re-encode a gallery with another model", db_opts},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

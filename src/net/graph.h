@@ -33,6 +33,7 @@ struct fn_net {
     int *out;                  /* output layers as named by the model */
     size_t params;
     int weights_loaded;        /* a weights file was read (a weightless net runs without) */
+    char fingerprint[33];      /* of the canonical architecture and the weight values */
     int reference;
     int threads;               /* the engine's threads (fn_load_opts.threads resolved) */
     struct fn_pool *pool;      /* its workers (core/thread_pool.h) */
