@@ -146,5 +146,6 @@ int fn_cmd_identify(int argc, char **argv);
 int fn_cmd_distance(int argc, char **argv);
 int fn_cmd_evaluate(int argc, char **argv);
 int fn_cmd_db(int argc, char **argv);
+int fn_cmd_merge(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "app/encoder.h"
 #include "cli/cli.h"
+#include "cli/encode_job.h"
 #include "io/embeddings.h"
 #include "io/landmarks.h"
 
@@ -143,6 +144,7 @@ int fn_cmd_encode(int argc, char **argv)
         fn_cli_parse_shard(fn_cli_str(&a, "shard"), &shard_k, &shard_n); /* checked by the parser */
     fn_err err = {0};
     int rc = FN_EXIT_ERROR;
+    fn_encode_job job = {0}; /* encode_job.c: outputs checked first, checkpoints, --resume */
     if (n_out > 8) {
         fn_cli_fail("encode: at most 8 outputs (-o)");
         goto done;
@@ -160,12 +162,20 @@ int fn_cmd_encode(int argc, char **argv)
             goto done;
         }
     }
+    if (fn_encode_job_begin(&job, outs, n_out, fn_cli_flag(&a, "resume"), fn_cli_get_double(&a, "checkpoint", 60)))
+        goto done;
     fn_encoder enc;
     if (fn_cli_open_encoder(&m, &enc, &err)) {
         rc = fn_cli_fail_err(&err);
         goto done;
     }
     fn_landmarks lms = {0};
+    char mdir[4096];
+    if (fn_encode_job_meta(&job, &enc, fn_cli_model_dir(&m, mdir, sizeof mdir), shard_k,
+                           fn_cli_str(&a, "shard") ? shard_n : 0, list.n)) {
+        fn_encoder_close(&enc);
+        goto done;
+    }
     if (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) {
         rc = fn_cli_fail_err(&err);
         fn_encoder_close(&enc);
@@ -174,23 +184,25 @@ int fn_cmd_encode(int argc, char **argv)
     /* this shard's images */
     int total = 0, want_raw = json && !n_out;
     for (int i = shard_k; i < list.n; i += shard_n)
-        total++;
+        total += !fn_encode_job_has(&job, list.path[i]); /* --resume: what the output lacks */
     size_t rows = (size_t)(total ? total : 1);
     const char **paths = malloc(sizeof(char *) * rows), **keys = malloc(sizeof(char *) * rows);
     const char **okpaths = malloc(sizeof(char *) * rows);
     int *okf = malloc(sizeof(int) * rows);
+    long long *index = malloc(sizeof(long long) * rows);
     float *emb = malloc(sizeof(float) * (size_t)enc.dim * rows);
     float *raw = want_raw ? malloc(sizeof(float) * (size_t)enc.dim * rows) : NULL;
-    if (!paths || !keys || !okpaths || !okf || !emb || (want_raw && !raw)) {
+    if (!paths || !keys || !okpaths || !okf || !index || !emb || (want_raw && !raw)) {
         fn_cli_fail("out of memory");
         goto cleanup;
     }
-    for (int i = shard_k, k = 0; i < list.n; i += shard_n, k++)
-        paths[k] = list.path[i], keys[k] = list.key[i];
+    for (int i = shard_k, k = 0; i < list.n; i += shard_n)
+        if (!fn_encode_job_has(&job, list.path[i]))
+            paths[k] = list.path[i], keys[k] = list.key[i], index[k++] = i;
     double t0 = now();
     int ok = 0;
-    if (fn_cli_encode_paths(&enc, paths, keys, total, lm_path ? &lms : NULL, lm_path, batch, "skipped", emb, raw, okf,
-                            &ok, &err)) {
+    if (fn_encode_job_encode(&job, &enc, paths, keys, index, total, lm_path ? &lms : NULL, lm_path, batch, emb, raw,
+                             okf, &ok, &err)) {
         rc = fn_cli_fail_err(&err);
         goto cleanup;
     }
@@ -198,6 +210,7 @@ int fn_cmd_encode(int argc, char **argv)
     for (int i = 0, k = 0; i < total; i++) /* compact the successes */
         if (okf[i]) {
             okpaths[k] = paths[i];
+            index[k] = index[i];
             memmove(emb + (size_t)k * enc.dim, emb + (size_t)i * enc.dim, sizeof(float) * enc.dim);
             if (raw)
                 memmove(raw + (size_t)k * enc.dim, raw + (size_t)i * enc.dim, sizeof(float) * enc.dim);
@@ -208,11 +221,10 @@ int fn_cmd_encode(int argc, char **argv)
         fn_cli_fail("encode: none of the %d images could be encoded%s", total, n_out ? "; outputs left untouched" : "");
         goto cleanup;
     }
-    for (int o = 0; o < n_out; o++)
-        if (fn_write_embeddings(outs[o], okpaths, ok, enc.dim, emb, &err)) {
-            rc = fn_cli_fail_err(&err);
-            goto cleanup;
-        }
+    if (n_out && fn_encode_job_write(&job, okpaths, index, ok, emb, &err)) {
+        rc = fn_cli_fail_err(&err);
+        goto cleanup;
+    }
     for (int i = 0; i < ok && !n_out; i++) {
         if (json) {
             /* "embedding": what the profile compares; "raw": the network output */
@@ -236,12 +248,14 @@ cleanup:
     free(paths);
     free(keys);
     free(okf);
+    free(index);
     free(emb);
     free(raw);
     free(okpaths);
     fn_landmarks_free(&lms);
     fn_encoder_close(&enc);
 done:
+    fn_encode_job_free(&job);
     fn_image_list_free(&list);
     fn_cli_args_free(&a);
     return rc;

@@ -47,8 +47,14 @@ static const fn_cli_opt encode_opts[] = {
     {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "write the embeddings to FILE.npy, .csv or .h5 (up to 8 times)"},
     {"batch", 0, FN_OPT_INT, "N", 1, 4096, "images per forward pass (default 16)"},
     {"shard", 0, FN_OPT_SHARD, "K/N", 0, 0, "encode every N-th image of the sorted list, from the K-th"},
+    {"resume", 0, FN_OPT_FLAG, NULL, 0, 0, "skip images already in the (first) output and add the rest to it"},
+    {"checkpoint", 0, FN_OPT_POSITIVE, "S", 0, 0, "rewrite the outputs with the rows so far every S seconds (default 60)"},
     LANDMARKS,
     JSON,
+    END,
+};
+static const fn_cli_opt merge_opts[] = {
+    {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "the merged file: FILE.npy, .csv or .h5"},
     END,
 };
 static const fn_cli_opt enroll_opts[] = {DB, LANDMARKS, JSON, END};
@@ -91,6 +97,8 @@ const fn_cli_command fn_cli_commands[] = {
      "run preprocessed raw float32 inputs (several per file = a batch)", embed_opts},
     {"encode", fn_cmd_encode, "[options] " IMAGES "...", "embeddings of many images, to stdout or files",
      encode_opts},
+    {"merge", fn_cmd_merge, "-o FILE [options] SHARD...",
+     "join the outputs of encode --shard K/N into one file (same model, no overlap, no gap)", merge_opts},
     {"enroll", fn_cmd_enroll, "--db FILE [options] NAME " IMAGES "...",
      "add photos of a person to the gallery (all of them or none)", enroll_opts},
     {"verify", fn_cmd_verify, "--db FILE [options] NAME IMG",

@@ -1,11 +1,21 @@
 /* embeddings.c - see embeddings.h. */
 #include "io/embeddings.h"
 
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+void fn_emb_meta_init(fn_emb_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    m->l2_normalize = -1;
+}
 
 static const char *ext_of(const char *path)
 {
@@ -108,7 +118,55 @@ static int write_csv(const char *path, const char *const *paths, int n, int dim,
     return finish(f, tmp, path, err);
 }
 
-static int write_h5(const char *path, const char *const *paths, int n, int dim, const float *emb, fn_err *err)
+static int attr_str(hid_t loc, const char *name, const char *val)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(val) + 1);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int bad = a < 0 || H5Awrite(a, t, val) < 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return bad;
+}
+
+static int attr_num(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *val)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int bad = a < 0 || H5Awrite(a, mem_type, val) < 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return bad;
+}
+
+/* The provenance as attributes of the root group. */
+static int h5_meta(hid_t f, int n, int dim, const fn_emb_meta *m)
+{
+    long long rows = n;
+    int bad = attr_num(f, "rows", H5T_STD_I64LE, H5T_NATIVE_LLONG, &rows) |
+              attr_num(f, "dim", H5T_STD_I32LE, H5T_NATIVE_INT, &dim);
+    if (!m)
+        return bad;
+    bad |= attr_str(f, "facenet_model", m->model) | attr_str(f, "facenet_profile", m->profile) |
+           attr_str(f, "facenet_version", m->version) |
+           attr_num(f, "facenet_threshold", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->threshold) |
+           attr_num(f, "facenet_l2_normalize", H5T_STD_I32LE, H5T_NATIVE_INT, &m->l2_normalize);
+    if (m->shard_n > 0) {
+        char sh[32];
+        snprintf(sh, sizeof sh, "%d/%d", m->shard_k, m->shard_n);
+        bad |= attr_str(f, "shard", sh);
+    }
+    if (m->total > 0)
+        bad |= attr_num(f, "total", H5T_STD_I64LE, H5T_NATIVE_LLONG, &m->total);
+    return bad;
+}
+
+static int write_h5(const char *path, const char *const *paths, const long long *index, int n, int dim,
+                    const float *emb, const fn_emb_meta *meta, fn_err *err)
 {
     char tmp[4200];
     if (tmp_name(path, tmp, sizeof tmp, err))
@@ -126,6 +184,13 @@ static int write_h5(const char *path, const char *const *paths, int n, int dim, 
     hid_t dp = H5Dcreate2(f, "paths", st, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int bad = de < 0 || dp < 0 || (n && H5Dwrite(de, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, emb) < 0) ||
               (n && H5Dwrite(dp, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, paths) < 0);
+    if (index) {
+        hid_t di = H5Dcreate2(f, "index", H5T_STD_I64LE, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        bad |= di < 0 || (n && H5Dwrite(di, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, index) < 0);
+        if (di >= 0)
+            H5Dclose(di);
+    }
+    bad |= h5_meta(f, n, dim, meta);
     if (de >= 0)
         H5Dclose(de);
     if (dp >= 0)
@@ -141,14 +206,115 @@ static int write_h5(const char *path, const char *const *paths, int n, int dim, 
     return 0;
 }
 
-int fn_write_embeddings(const char *path, const char *const *paths, int n, int dim, const float *emb, fn_err *err)
+int fn_embeddings_sidecar(const char *path, char *out, size_t cap, fn_err *err)
+{
+    if ((size_t)snprintf(out, cap, "%s.json", path) >= cap)
+        return fn_fail(err, FN_E_ARG, "%s: path too long", path);
+    return 0;
+}
+
+/* FILE.json beside an .npy or .csv: the same provenance as the .h5 attributes. */
+static int write_sidecar(const char *path, const long long *index, int n, int dim, const fn_emb_meta *m,
+                         fn_err *err)
+{
+    char side[4200], tmp[4300];
+    if (fn_embeddings_sidecar(path, side, sizeof side, err) || tmp_name(side, tmp, sizeof tmp, err))
+        return -1;
+    const char *base = strrchr(path, '/');
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "format", "facenet-embeddings");
+    cJSON_AddStringToObject(j, "file", base ? base + 1 : path);
+    cJSON_AddNumberToObject(j, "rows", n);
+    cJSON_AddNumberToObject(j, "dim", dim);
+    if (m) {
+        cJSON_AddStringToObject(j, "model", m->model);
+        cJSON_AddStringToObject(j, "profile", m->profile);
+        cJSON_AddNumberToObject(j, "threshold", m->threshold);
+        if (m->l2_normalize >= 0)
+            cJSON_AddBoolToObject(j, "l2_normalize", m->l2_normalize);
+        cJSON_AddStringToObject(j, "version", m->version);
+        if (m->shard_n > 0) {
+            char sh[32];
+            snprintf(sh, sizeof sh, "%d/%d", m->shard_k, m->shard_n);
+            cJSON_AddStringToObject(j, "shard", sh);
+        }
+        if (m->total > 0)
+            cJSON_AddNumberToObject(j, "total", (double)m->total);
+    }
+    if (index) {
+        cJSON *a = cJSON_AddArrayToObject(j, "index");
+        for (int i = 0; a && i < n; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber((double)index[i]));
+    }
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return fn_fail(err, FN_E_NOMEM, "%s: out of memory", side);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        cJSON_free(text);
+        return fn_fail(err, FN_E_IO, "%s: cannot create", tmp);
+    }
+    fputs(text, f);
+    fputc('\n', f);
+    cJSON_free(text);
+    return finish(f, tmp, side, err);
+}
+
+int fn_write_embeddings_ex(const char *path, const char *const *paths, const long long *index, int n, int dim,
+                           const float *emb, const fn_emb_meta *meta, fn_err *err)
 {
     const char *ext = ext_of(path);
+    /* .npy/.csv: the sidecar and the paths first, the data last: a kill between the
+     * renames leaves parts that list more rows than the data holds, which a resume
+     * reads as the prefix they agree on (fn_read_embeddings, lenient) */
     if (!strcmp(ext, ".npy"))
-        return write_npy(path, n, dim, emb, err) || write_paths_txt(path, paths, n, err) ? -1 : 0;
+        return write_sidecar(path, index, n, dim, meta, err) || write_paths_txt(path, paths, n, err) ||
+                       write_npy(path, n, dim, emb, err)
+                   ? -1
+                   : 0;
     if (!strcmp(ext, ".csv"))
-        return write_csv(path, paths, n, dim, emb, err);
+        return write_sidecar(path, index, n, dim, meta, err) || write_csv(path, paths, n, dim, emb, err) ? -1 : 0;
     if (!strcmp(ext, ".h5") || !strcmp(ext, ".hdf5"))
-        return write_h5(path, paths, n, dim, emb, err);
+        return write_h5(path, paths, index, n, dim, emb, meta, err);
     return fn_fail(err, FN_E_ARG, "%s: unknown output format (use .npy, .csv or .h5)", path);
+}
+
+int fn_write_embeddings(const char *path, const char *const *paths, int n, int dim, const float *emb, fn_err *err)
+{
+    return fn_write_embeddings_ex(path, paths, NULL, n, dim, emb, NULL, err);
+}
+
+int fn_embeddings_check_writable(const char *path, fn_err *err)
+{
+    const char *ext = ext_of(path);
+    if (strcmp(ext, ".npy") && strcmp(ext, ".csv") && strcmp(ext, ".h5") && strcmp(ext, ".hdf5"))
+        return fn_fail(err, FN_E_ARG, "%s: unknown output format (use .npy, .csv or .h5)", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return fn_fail(err, FN_E_IO, "%s: is a directory", path);
+    char dir[4200];
+    const char *slash = strrchr(path, '/');
+    if (slash && (size_t)(slash - path) + 1 >= sizeof dir)
+        return fn_fail(err, FN_E_ARG, "%s: path too long", path);
+    if (slash) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash == path ? 1 : slash - path] = '\0';
+    } else {
+        strcpy(dir, ".");
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fn_fail(err, FN_E_IO, "%s: cannot write there: folder %s does not exist", path, dir);
+    /* the real test: create (then remove) the temporary file the writer will use */
+    char tmp[4300];
+    if (tmp_name(path, tmp, sizeof tmp, err))
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return fn_fail(err, FN_E_IO, "%s: cannot write there (%s)", path, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    if (stat(path, &st) == 0 && access(path, W_OK) != 0 && access(dir, W_OK) != 0)
+        return fn_fail(err, FN_E_IO, "%s: cannot replace it (not writable)", path);
+    return 0;
 }
