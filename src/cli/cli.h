@@ -136,6 +136,11 @@ struct fn_gallery;
 int fn_cli_gallery_model_check(struct fn_gallery *g, const fn_encoder *enc, fn_err *err);
 int fn_cli_gallery_note_profile(struct fn_gallery *g, const fn_encoder *enc, const char *model_dir, fn_err *err);
 
+/* enroll_tree.c: `enroll --db FILE DIR` with DIR/Name/photo.jpg, one transaction per
+ * person, photos already enrolled for that person skipped. */
+int fn_cli_is_dir(const char *path);
+int fn_cli_enroll_tree(const fn_cli_args *a, const char *db, const char *dir);
+
 /* Subcommands. */
 int fn_cmd_info(int argc, char **argv);
 int fn_cmd_embed(int argc, char **argv);

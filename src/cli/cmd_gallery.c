@@ -81,6 +81,11 @@ int fn_cmd_enroll(int argc, char **argv)
 {
     gal_args a;
     int rc = parse(&a, argc, argv, "enroll");
+    if (!rc && a.n_pos == 1 && fn_cli_is_dir(a.pos[0])) { /* DIR/Name/photo.jpg: enroll_tree.c */
+        rc = fn_cli_enroll_tree(&a.args, a.db, a.pos[0]);
+        fn_cli_args_free(&a.args);
+        return rc;
+    }
     if (rc || a.n_pos < 2)
         return parse_end(&a, rc, "enroll: usage: facenet enroll --db FILE NAME IMG|DIR|@LIST... (see facenet enroll --help)");
     fn_err err = {0};
