@@ -36,20 +36,21 @@
 static char *tmp, model[8192], fn[PATH_MAX], hh[PATH_MAX], db[4300];
 
 static const char *const commands[] = {"info", "embed", "encode", "enroll", "verify",
-                                       "identify", "distance", "evaluate", "db"};
+                                       "identify", "distance", "evaluate", "db", "merge"};
 #define N_CMDS (sizeof commands / sizeof *commands)
 
 /* Options each command must list (the ones once hidden among them). */
 static const char *const must_list[N_CMDS] = {
     "--layers --input-shape --batch --no-fuse --model --model-json --weights --help",
     "--raw --input-shape --reference --no-fuse --json --model",
-    "--output --batch --threads --shard --landmarks --landmark-scale --json --model",
+    "--output --batch --threads --shard --resume --checkpoint --landmarks --landmark-scale --json --model",
     "--db --landmarks --landmark-scale --json --model",
     "--db --threshold --landmarks --landmark-scale --json --model",
     "--db --threshold --landmarks --landmark-scale --json --model",
     "--landmarks --landmark-scale --json --model",
     "--pairs --images --train-pairs --folds --batch --landmarks --landmark-scale --json --model",
-    "--db --json --model",
+    "--db --skip-missing --landmarks --landmark-scale --json --model",
+    "--output --model",
 };
 
 /* snprintf for command lines (truncation would fail the command, not go unnoticed) */
