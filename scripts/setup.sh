@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # setup.sh - install the Debian packages facenet-c builds against, if missing.
 # Idempotent: does nothing when every package is already installed.
-# python3-numpy is for examples/python (its test runs with or without it).
+# python3-numpy is for examples/python (its test runs with or without it); parallel
+# (GNU parallel) for examples/parallel.sh, which make test runs.
 # --list prints the package names, one a line (scripts/check-fresh.sh reads them).
 # --fuzz installs what `make fuzz` needs instead (clang and its libFuzzer runtime).
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libhdf5-dev libcmocka-dev
-      libjpeg-dev libpng-dev libsqlite3-dev nodejs npm python3-numpy)
+      libjpeg-dev libpng-dev libsqlite3-dev nodejs npm python3-numpy parallel)
 if [ "${1:-}" = --fuzz ]; then
     pkgs=(clang libclang-rt-dev)
     shift
