@@ -343,6 +343,12 @@ static void test_merge(void **state)
     assert_non_null(strstr(e, "mix models"));
     free(o), free(e);
     assert_int_equal(access(tu_path_in(tmp, "m.csv"), F_OK), -1);
+    /* a .csv whose last row lost its end (cut by a kill) is refused outside --resume */
+    fmt(cmd, sizeof cmd, "cd '%s' && head -c -1 one.csv > cut.csv && cp one.csv.json cut.csv.json", tmp);
+    assert_int_equal(sh(cmd), 0);
+    assert_int_equal(fnrun(&o, &e, "merge -o m.h5 cut.csv"), 2);
+    assert_non_null(strstr(e, "cut.csv: row"));
+    free(o), free(e);
 }
 
 static void test_parallel_recipe(void **state)

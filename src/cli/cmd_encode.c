@@ -149,6 +149,9 @@ int fn_cmd_encode(int argc, char **argv)
         fn_cli_fail("encode: at most 8 outputs (-o)");
         goto done;
     }
+    /* outputs checked (and --resume's read) before walking folders or decoding anything */
+    if (fn_encode_job_begin(&job, outs, n_out, fn_cli_flag(&a, "resume"), fn_cli_get_double(&a, "checkpoint", 60)))
+        goto done;
     if (fn_cli_expand_images(a.pos, a.n_pos, &list))
         goto done;
     if (list.n == 0) {
@@ -162,8 +165,6 @@ int fn_cmd_encode(int argc, char **argv)
             goto done;
         }
     }
-    if (fn_encode_job_begin(&job, outs, n_out, fn_cli_flag(&a, "resume"), fn_cli_get_double(&a, "checkpoint", 60)))
-        goto done;
     fn_encoder enc;
     if (fn_cli_open_encoder(&m, &enc, &err)) {
         rc = fn_cli_fail_err(&err);

@@ -246,6 +246,7 @@ static int read_csv(const char *path, int lenient, fn_emb_set *s, fn_err *err)
     }
     for (char *q = p; q < end; q++)
         lines += *q == '\n';
+    lines += p < end && end[-1] != '\n'; /* a last row without its newline */
     if (alloc_set(s, lines, dim, path, err)) {
         free(t);
         return -1;
