@@ -156,6 +156,11 @@ size_t fn_net_activation_bytes(const fn_net *net); /* planned activations */
 size_t fn_net_scratch_bytes(const fn_net *net); /* planned scratch */
 size_t fn_net_naive_bytes(const fn_net *net);   /* sum of all activations, unplanned */
 const char *fn_net_source(const fn_net *net);   /* "keras 2.4.0, tensorflow" */
+/* 32 hex digits identifying what determines the outputs: the architecture in canonical
+ * form (layers, their configs and connections; not the file's key order, spacing or
+ * Keras version) and the weight values as stored.  Converting the same model again
+ * gives the same fingerprint even when the file's bytes differ. */
+const char *fn_net_fingerprint(const fn_net *net);
 int fn_net_planned(const fn_net *net);          /* 1 once a plan exists */
 
 int fn_net_n_layers(const fn_net *net);

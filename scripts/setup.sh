@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh - install the Debian packages facenet-c builds against, if missing.
 # Idempotent: does nothing when every package is already installed.
-# python3-numpy is for examples/python (its test runs with or without it).
+# python3-numpy is for examples/python (its test runs with or without it); parallel
+# (GNU parallel) for examples/parallel.sh, which make test runs.
 # cairo (and the DejaVu fonts it draws text with) draws the figures of `distance --plot`,
 # `evaluate --plot` and `trace --maps`; graphviz (libgvc, libcgraph) lays out
 # `facenet graph`; libxml2 is for the tests that parse the SVG ones.
@@ -10,7 +11,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libhdf5-dev libcmocka-dev
       libjpeg-dev libpng-dev libsqlite3-dev libcairo2-dev libfontconfig-dev zlib1g-dev libxml2-dev fonts-dejavu-core
-      graphviz libgraphviz-dev nodejs npm python3-numpy)
+      graphviz libgraphviz-dev nodejs npm python3-numpy parallel)
 if [ "${1:-}" = --fuzz ]; then
     pkgs=(clang libclang-rt-dev)
     shift

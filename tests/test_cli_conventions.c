@@ -36,7 +36,7 @@
 static char *tmp, model[8192], fn[PATH_MAX], hh[PATH_MAX], db[4300];
 
 static const char *const commands[] = {"info", "embed", "detect", "encode", "enroll", "verify",
-                                       "identify", "distance", "evaluate", "db", "trace", "graph"};
+                                       "identify", "distance", "evaluate", "db", "trace", "graph", "merge"};
 #define N_CMDS (sizeof commands / sizeof *commands)
 
 /* Options each command must list (the ones once hidden among them). */
@@ -44,8 +44,8 @@ static const char *const must_list[N_CMDS] = {
     "--layers --input-shape --batch --no-fuse --model --model-json --weights --help",
     "--raw --input-shape --reference --no-fuse --json --model",
     "--detector --min-score --chip --save-chips --draw --json --model",
-    "--output --batch --threads --shard --no-detect --detector --min-score --chip --save-chips --largest "
-    "--landmarks --landmark-scale --json --model",
+    "--output --batch --threads --shard --resume --checkpoint --no-detect --detector --min-score --chip --save-chips "
+    "--largest --landmarks --landmark-scale --json --model",
     "--db --no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale --json --model",
     "--db --threshold --no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale "
     "--json --model",
@@ -54,9 +54,10 @@ static const char *const must_list[N_CMDS] = {
     "--no-detect --detector --min-score --chip --save-chips --largest --landmarks --landmark-scale --json --model",
     "--pairs --images --train-pairs --folds --batch --no-detect --detector --min-score --chip --save-chips "
     "--landmarks --landmark-scale --json --model",
-    "--db --json --model",
+    "--db --skip-missing --landmarks --landmark-scale --json --model",
     "--raw --dump --maps --output --landmarks --landmark-scale --input-shape --reference --no-fuse --json --model",
     "--output --input-shape --no-fuse --model --help",
+    "--output --model",
 };
 
 /* snprintf for command lines (truncation would fail the command, not go unnoticed) */

@@ -1,6 +1,7 @@
 /* encoder.c - see encoder.h. */
 #include "app/encoder.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,34 @@
 #include "core/hash.h"
 #include "io/image.h"
 #include "layers/kernels.h"
+
+/* The identity of what turns a photo into an embedding: the net's fingerprint (the
+ * canonical architecture and the weight values, src/net/load.c) and every profile
+ * field that changes the embedding, in one canonical text.  Not the threshold (a
+ * decision on distances, not a property of the embeddings) and not the files' bytes:
+ * converting the model again, or rewriting facenet.json with other spacing or an
+ * explicit default, keeps galleries and outputs working. */
+static void encoder_fingerprint(fn_encoder *e)
+{
+    const fn_profile *p = &e->prof;
+    double t[10];
+    fn_profile_template(p, t);
+    const float *ss = p->use_scale ? p->scale : p->std;
+    char text[1024];
+    int len = snprintf(text, sizeof text,
+                       "net %s dim %d in %dx%d chw %d resize %d pad %d mean %.9g %.9g %.9g %s %.9g %.9g %.9g "
+                       "bgr %d l2 %d align %d tmpl %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g",
+                       fn_net_fingerprint(e->net), e->dim, p->in_h, p->in_w, e->chw, (int)p->resize,
+                       (int)p->pad_to_square, p->mean[0], p->mean[1], p->mean[2], p->use_scale ? "scale" : "std",
+                       ss[0], ss[1], ss[2], p->bgr, p->l2_normalize, (int)p->align_mode, t[0], t[1], t[2], t[3],
+                       t[4], t[5], t[6], t[7], t[8], t[9]);
+    fn_hash h;
+    fn_hash_init(&h);
+    fn_hash_update(&h, text, len > 0 && (size_t)len < sizeof text ? (size_t)len : sizeof text - 1);
+    char hex[33];
+    fn_hash_hex(&h, hex);
+    snprintf(e->fingerprint, sizeof e->fingerprint, "%s%s", FN_FINGERPRINT_PREFIX, hex);
+}
 
 int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
                     fn_err *err)
@@ -60,14 +89,7 @@ int fn_encoder_open_opts(fn_encoder *e, const fn_load_opts *opts, const char *pr
     fn_net_output(e->net, 0, &os);
     e->dim = (int)fn_shape_count(&os);
     e->max_pixels = FN_IMAGE_DEFAULT_MAX_PIXELS;
-    fn_hash h;
-    fn_hash_init(&h);
-    if ((json && fn_hash_file(&h, json, err)) || fn_hash_file(&h, weights, err) ||
-        (have_profile && fn_hash_file(&h, profile, err))) {
-        fn_encoder_close(e);
-        return -1;
-    }
-    fn_hash_hex(&h, e->fingerprint);
+    encoder_fingerprint(e);
     return 0;
 }
 
@@ -141,4 +163,14 @@ int fn_encoder_encode_files(fn_encoder *e, const char *const *paths, const doubl
             return -1;
     }
     return 0;
+}
+
+int fn_fingerprint_is_legacy(const char *fp)
+{
+    if (!fp || strlen(fp) != 32)
+        return 0;
+    for (int i = 0; i < 32; i++)
+        if (!((fp[i] >= '0' && fp[i] <= '9') || (fp[i] >= 'a' && fp[i] <= 'f')))
+            return 0;
+    return 1;
 }

@@ -1,5 +1,6 @@
 /* encoder.h - photos in, embeddings out: a loaded model plus its preprocessing
- * profile (facenet.json beside model.json) and a fingerprint of both.
+ * profile (facenet.json beside model.json) and a fingerprint of both (of what they
+ * mean, not of the files' bytes: see encoder.c:encoder_fingerprint).
  *
  *   fn_encoder enc;
  *   if (fn_encoder_open(&enc, "m/model.json", "m/model.h5", "m/facenet.json", &err)) ...
@@ -20,12 +21,16 @@
 #include "core/error.h"
 #include "facenet.h"
 
+/* Fingerprints start with this; older versions of facenet wrote 32 bare hex digits
+ * (a hash of the model files' bytes), which fn_fingerprint_is_legacy recognises. */
+#define FN_FINGERPRINT_PREFIX "v2-"
+
 typedef struct {
     fn_net *net;
     fn_profile prof;
     int dim;                 /* embedding size */
     size_t max_pixels;       /* images larger than this are refused before decoding */
-    char fingerprint[40];    /* of model.json + model.h5 + facenet.json */
+    char fingerprint[40];    /* "v2-" + 32 hex: net fingerprint + canonical profile */
     fn_shape in_shape;       /* H x W x 3, or 3 x H x W when chw */
     int chw;                 /* the model takes channels-first input */
     float *batch;            /* scratch for encode_files */
@@ -51,5 +56,8 @@ int fn_encoder_run(fn_encoder *e, const float *in, int n, float *emb, fn_err *er
 /* Prepare and run n files (lms: n landmark pointers or NULL); all or nothing. */
 int fn_encoder_encode_files(fn_encoder *e, const char *const *paths, const double *const *lms,
                             int n, float *emb, fn_err *err);
+
+/* 1 when fp is an old-style fingerprint (32 hex digits of the files' bytes). */
+int fn_fingerprint_is_legacy(const char *fp);
 
 #endif

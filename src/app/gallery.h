@@ -86,6 +86,13 @@ int fn_gallery_check_name(const char *name, fn_err *err);
 int fn_gallery_enroll(fn_gallery *g, const char *name, const char *model_fp, int dim,
                       int n, const float *emb, const char *const *paths, fn_err *err);
 
+/* As fn_gallery_enroll, and contents (n strings or NULL; entries may be NULL): a hash
+ * of each photo's bytes, recorded in the table photo(embedding_id, content) (created
+ * on first use) so a later enroll can skip the same photo under another path. */
+int fn_gallery_enroll_content(fn_gallery *g, const char *name, const char *model_fp, int dim, int n,
+                              const float *emb, const char *const *paths, const char *const *contents,
+                              fn_err *err);
+
 /* Delete identity name and all its embeddings (one transaction). removed
  * (may be NULL) receives the number of embeddings deleted. Unknown name:
  * FN_E_NOTFOUND. */
@@ -116,6 +123,43 @@ typedef struct {
 int fn_gallery_load(fn_gallery *g, const char *only_name, fn_gallery_matrix *m,
                     fn_err *err);
 void fn_gallery_matrix_free(fn_gallery_matrix *m);
+
+/* ---- the gallery as a whole (gallery_admin.c) ---- */
+
+typedef struct {
+    char fp[FN_GALLERY_MAX_FP + 1]; /* "" while empty */
+    int dim;
+    long long n_ids, n_rows;        /* people, photos (embeddings) */
+    double created, updated;        /* first identity created, last photo enrolled (Unix s; 0 if none) */
+} fn_gallery_info;
+
+/* The summary, from one snapshot. */
+int fn_gallery_info_get(fn_gallery *g, fn_gallery_info *info, fn_err *err);
+
+/* Notes: free text kept in the gallery beside the model record (e.g. the profile the
+ * embeddings were made with).  A missing note reads as "". The gallery's own keys
+ * (format, model_fp, dim) cannot be set. */
+int fn_gallery_note(fn_gallery *g, const char *key, char *val, size_t cap, fn_err *err);
+int fn_gallery_set_note(fn_gallery *g, const char *key, const char *val, fn_err *err);
+
+typedef struct {
+    long long id;   /* the embedding's row */
+    char *name;     /* its identity */
+    char *path;     /* the photo it came from, or NULL */
+    char *content;  /* hash of the photo's bytes when recorded, or NULL */
+} fn_gallery_photo;
+
+/* Every stored photo (only_name == NULL) or one identity's, sorted by name then row. */
+int fn_gallery_photos(fn_gallery *g, const char *only_name, fn_gallery_photo **out, int *n, fn_err *err);
+void fn_gallery_photos_free(fn_gallery_photo *p, int n);
+
+/* Move the gallery to another model in one transaction: row ids[i] gets embedding i
+ * (n x dim floats) or, when keep is given and keep[i] == 0, is dropped (identities left
+ * without photos go too); the model record becomes new_fp / dim.  ids must be every
+ * row of the gallery and old_fp its current model ("" for none), else nothing changes
+ * (FN_E_DB: the gallery changed meanwhile). */
+int fn_gallery_reencode(fn_gallery *g, const char *old_fp, const char *new_fp, int dim, int n,
+                        const long long *ids, const float *emb, const int *keep, fn_err *err);
 
 /* Full check: SQLite integrity_check and foreign_key_check, then ours: the
  * format and model records, every blob exactly dim*4 bytes of finite

@@ -6,11 +6,16 @@
  *   gallery_store.c  enroll, remove, list, load
  *   gallery_check.c  the checks of an existing file: its header before SQLite opens
  *                    it, the schema after, and fn_gallery_check
+ *   gallery_admin.c  the gallery as a whole: summary, notes, stored photos, re-encoding
  *
  * Schema (format 1; PRAGMA application_id 'FNET', PRAGMA user_version 1):
  *   meta(key, value)        'format' = 'facenet-gallery', 'model_fp', 'dim'
  *   identity(id, name UNIQUE, created)
  *   embedding(id, identity_id -> identity.id, vec BLOB, path, enrolled)
+ *   photo(embedding_id -> embedding.id ON DELETE CASCADE, content)   optional: made by
+ *                           the first fn_gallery_enroll_content with content hashes;
+ *                           readers that predate it ignore it
+ * meta may also hold notes (fn_gallery_set_note: 'profile').
  * Times are Unix seconds (REAL). vec is dim float32 values, little-endian.
  */
 #ifndef FN_GALLERY_INTERNAL_H

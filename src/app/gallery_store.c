@@ -68,6 +68,44 @@ static void fp_short(char *out, size_t cap, const char *fp, const char *other)
 int fn_gallery_enroll(fn_gallery *g, const char *name, const char *model_fp, int dim,
                       int n, const float *emb, const char *const *paths, fn_err *err)
 {
+    return fn_gallery_enroll_content(g, name, model_fp, dim, n, emb, paths, NULL, err);
+}
+
+/* Record contents[i] for each new embedding row (the table is made on first use;
+ * ON DELETE CASCADE keeps fn_gallery_remove working as before). */
+static int record_contents(fn_gallery *g, const sqlite3_int64 *rows, int n, const char *const *contents,
+                           fn_err *err)
+{
+    if (gal_exec(g,
+                 "CREATE TABLE IF NOT EXISTS photo(embedding_id INTEGER PRIMARY KEY"
+                 " REFERENCES embedding(id) ON DELETE CASCADE, content TEXT NOT NULL)",
+                 err, "creating the photo table"))
+        return -1;
+    sqlite3_stmt *st;
+    if (gal_prep(g, "INSERT OR REPLACE INTO photo(embedding_id, content) VALUES(?1, ?2)", &st, err,
+                 "recording photo contents"))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (!contents[i])
+            continue;
+        sqlite3_bind_int64(st, 1, rows[i]);
+        sqlite3_bind_text(st, 2, contents[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            gal_db_fail(g, err, "recording photo contents");
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int fn_gallery_enroll_content(fn_gallery *g, const char *name, const char *model_fp, int dim, int n,
+                              const float *emb, const char *const *paths, const char *const *contents,
+                              fn_err *err)
+{
     if (!g)
         return fn_fail(err, FN_E_ARG, "gallery enroll: no gallery");
     if (fn_gallery_check_name(name, err))
@@ -89,13 +127,18 @@ int fn_gallery_enroll(fn_gallery *g, const char *name, const char *model_fp, int
                            g->path, name, i / (size_t)dim, i % (size_t)dim);
     const size_t blob_bytes = (size_t)dim * 4;
     unsigned char *blob = malloc(blob_bytes);
-    if (!blob)
+    sqlite3_int64 *rows = contents ? malloc(sizeof *rows * (size_t)n) : NULL;
+    if (!blob || (contents && !rows)) {
+        free(blob);
+        free(rows);
         return fn_fail(err, FN_E_NOMEM, "%s: out of memory", g->path);
+    }
     sqlite3_stmt *ins_id = NULL, *get_id = NULL, *ins_emb = NULL;
     const double now = wall_time();
 
     if (gal_exec(g, "BEGIN IMMEDIATE", err, "starting the enroll")) {
         free(blob);
+        free(rows);
         return -1;
     }
     /* The model check happens under the write lock, so two enrolls with
@@ -165,8 +208,12 @@ int fn_gallery_enroll(fn_gallery *g, const char *name, const char *model_fp, int
             gal_db_fail(g, err, "adding embeddings");
             goto fail;
         }
+        if (rows)
+            rows[i] = sqlite3_last_insert_rowid(g->db);
         sqlite3_reset(ins_emb);
     }
+    if (contents && record_contents(g, rows, n, contents, err))
+        goto fail;
     sqlite3_finalize(ins_id);
     sqlite3_finalize(get_id);
     sqlite3_finalize(ins_emb);
@@ -174,6 +221,7 @@ int fn_gallery_enroll(fn_gallery *g, const char *name, const char *model_fp, int
     if (gal_exec(g, "COMMIT", err, "committing the enroll"))
         goto fail;
     free(blob);
+    free(rows);
     return 0;
 fail:
     sqlite3_finalize(ins_id);
@@ -181,6 +229,7 @@ fail:
     sqlite3_finalize(ins_emb);
     gal_rollback(g);
     free(blob);
+    free(rows);
     return -1;
 }
 

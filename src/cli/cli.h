@@ -130,6 +130,17 @@ int fn_json_print(cJSON *obj);
 /* facenet's own version (the library's is FACENET_VERSION). */
 #define FN_CLI_VERSION "0.2.0"
 
+/* Galleries (cmd_db.c): the gallery must be empty or built with enc's model, else an
+ * error naming `facenet db reenroll`; note the profile the embeddings were made with. */
+struct fn_gallery;
+int fn_cli_gallery_model_check(struct fn_gallery *g, const fn_encoder *enc, fn_err *err);
+int fn_cli_gallery_note_profile(struct fn_gallery *g, const fn_encoder *enc, const char *model_dir, fn_err *err);
+
+/* enroll_tree.c: `enroll --db FILE DIR` with DIR/Name/photo.jpg, one transaction per
+ * person, photos already enrolled for that person skipped. */
+int fn_cli_is_dir(const char *path);
+int fn_cli_enroll_tree(const fn_cli_args *a, const char *db, const char *dir);
+
 /* Subcommands. */
 int fn_cmd_info(int argc, char **argv);
 int fn_cmd_embed(int argc, char **argv);
@@ -143,5 +154,6 @@ int fn_cmd_evaluate(int argc, char **argv);
 int fn_cmd_db(int argc, char **argv);
 int fn_cmd_trace(int argc, char **argv);
 int fn_cmd_graph(int argc, char **argv);
+int fn_cmd_merge(int argc, char **argv);
 
 #endif

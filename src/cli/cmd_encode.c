@@ -10,6 +10,7 @@
 
 #include "app/encoder.h"
 #include "cli/cli.h"
+#include "cli/encode_job.h"
 #include "cli/faces_cli.h"
 #include "io/embeddings.h"
 #include "io/landmarks.h"
@@ -48,33 +49,6 @@ static void print_text(const char *path, const fn_cli_face *f, const float *e, i
     printf("\n");
 }
 
-static int write_outputs(const char *const *outs, int n_out, const fn_cli_face_set *set, const char *const *paths,
-                         fn_err *err)
-{
-    int n = set->n ? set->n : 1, rc = 0, detected = set->n && set->face[0].face >= 0;
-    const char **rowpath = malloc(sizeof(char *) * (size_t)n);
-    int *face = malloc(sizeof(int) * (size_t)n);
-    float *box = malloc(sizeof(float) * 4 * (size_t)n), *score = malloc(sizeof(float) * (size_t)n);
-    if (!rowpath || !face || !box || !score)
-        rc = fn_fail(err, FN_E_NOMEM, "out of memory");
-    for (int i = 0; !rc && i < set->n; i++) {
-        const fn_cli_face *f = &set->face[i];
-        rowpath[i] = paths[f->image];
-        face[i] = f->face;
-        box[4 * i] = (float)f->box.x, box[4 * i + 1] = (float)f->box.y;
-        box[4 * i + 2] = (float)f->box.width, box[4 * i + 3] = (float)f->box.height;
-        score[i] = (float)f->score;
-    }
-    fn_emb_faces faces = {face, box, score};
-    for (int o = 0; !rc && o < n_out; o++)
-        rc = fn_write_embeddings_faces(outs[o], rowpath, detected ? &faces : NULL, set->n, set->dim, set->emb, err);
-    free(rowpath);
-    free(face);
-    free(box);
-    free(score);
-    return rc;
-}
-
 int fn_cmd_encode(int argc, char **argv)
 {
     fn_cli_args a;
@@ -97,10 +71,15 @@ int fn_cmd_encode(int argc, char **argv)
         fn_cli_parse_shard(fn_cli_str(&a, "shard"), &shard_k, &shard_n); /* checked by the parser */
     fn_err err = {0};
     int rc = FN_EXIT_ERROR;
+    fn_encode_job job = {0}; /* encode_job.c: outputs checked first, checkpoints, --resume */
+    long long *index = NULL;
     if (n_out > 8) {
         fn_cli_fail("encode: at most 8 outputs (-o)");
         goto done;
     }
+    /* outputs checked (and --resume's read) before walking folders or decoding anything */
+    if (fn_encode_job_begin(&job, outs, n_out, fn_cli_flag(&a, "resume"), fn_cli_get_double(&a, "checkpoint", 60)))
+        goto done;
     if (fn_cli_expand_images(a.pos, a.n_pos, &list))
         goto done;
     if (list.n == 0) {
@@ -118,22 +97,28 @@ int fn_cmd_encode(int argc, char **argv)
         rc = fn_cli_fail_err(&err);
         goto done;
     }
-    if (fn_face_source_open(&a, FN_PICK_ALL, batch, &src))
+    char mdir[4096];
+    if (fn_encode_job_meta(&job, &enc, fn_cli_model_dir(&m, mdir, sizeof mdir), shard_k,
+                           fn_cli_str(&a, "shard") ? shard_n : 0, list.n))
         goto done;
-    /* this shard's images */
+    if (fn_face_source_open(&a, FN_PICK_ALL, batch, &src) || fn_encode_job_detect(&job, fn_face_source_detects(&src)))
+        goto done;
+    /* this shard's images (--resume: those the output lacks) */
     int total = 0, want_raw = json && !n_out;
     for (int i = shard_k; i < list.n; i += shard_n)
-        total++;
+        total += !fn_encode_job_has(&job, list.path[i]);
     paths = malloc(sizeof(char *) * (size_t)(total ? total : 1));
     keys = malloc(sizeof(char *) * (size_t)(total ? total : 1));
-    if (!paths || !keys) {
+    index = malloc(sizeof(long long) * (size_t)(total ? total : 1));
+    if (!paths || !keys || !index) {
         fn_cli_fail("out of memory");
         goto done;
     }
-    for (int i = shard_k, k = 0; i < list.n; i += shard_n, k++)
-        paths[k] = list.path[i], keys[k] = list.key[i];
+    for (int i = shard_k, k = 0; i < list.n; i += shard_n)
+        if (!fn_encode_job_has(&job, list.path[i]))
+            paths[k] = list.path[i], keys[k] = list.key[i], index[k++] = i;
     double t0 = now();
-    if (fn_cli_encode_faces(&src, &enc, paths, keys, total, "skipped", want_raw, json && !n_out, &set, &err)) {
+    if (fn_encode_job_encode(&job, &src, &enc, paths, keys, index, total, want_raw, json && !n_out, &set, &err)) {
         rc = fn_cli_fail_err(&err);
         goto done;
     }
@@ -144,7 +129,7 @@ int fn_cmd_encode(int argc, char **argv)
                     n_out ? "; outputs left untouched" : "");
         goto done;
     }
-    if (write_outputs(outs, n_out, &set, paths, &err)) {
+    if (n_out && fn_encode_job_write(&job, &set, paths, index, &err)) {
         rc = fn_cli_fail_err(&err);
         goto done;
     }
@@ -178,8 +163,10 @@ int fn_cmd_encode(int argc, char **argv)
                 n_out ? outs[0] : "");
     rc = failed ? FN_EXIT_ERROR : FN_EXIT_OK; /* the others are written; the status says some failed */
 done:
+    fn_encode_job_free(&job);
     free(paths);
     free(keys);
+    free(index);
     fn_cli_face_set_free(&set);
     fn_face_source_close(&src);
     fn_encoder_close(&enc);

@@ -57,6 +57,7 @@ int fn_cmd_info(int argc, char **argv)
     }
     printf("layers:       %d (%d executed after folding)\n", n_layers, executed);
     printf("parameters:   %zu\n", fn_net_param_count(net));
+    printf("fingerprint:  %s (architecture and weight values)\n", fn_net_fingerprint(net));
     fn_machine mach;
     fn_machine_describe(&mach);
     printf("machine:      %s, %d cores; kernels %s, %d thread%s; BLAS %s\n", mach.cpu, mach.cores, mach.isa,

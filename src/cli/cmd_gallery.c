@@ -1,4 +1,5 @@
-/* cmd_gallery.c - `facenet enroll`, `verify`, `identify` and `db`: the office door.
+/* cmd_gallery.c - `facenet enroll`, `verify` and `identify`: the office door
+ * (`db` is in cmd_db.c).
  * The gallery is an SQLite file (src/app/gallery.c); every embedding in it carries the
  * fingerprint of the model that made it, and mixing models is refused. */
 #include <math.h>
@@ -60,15 +61,7 @@ static int encode_list(gal_args *a, fn_encoder *enc, const fn_image_list *l, fn_
 /* The gallery must be empty or built with this encoder's model. */
 static int check_model(fn_gallery *g, const fn_encoder *enc, fn_err *err)
 {
-    char fp[FN_GALLERY_MAX_FP];
-    int dim;
-    if (fn_gallery_model(g, fp, sizeof fp, &dim, err))
-        return -1;
-    if (fp[0] && (strcmp(fp, enc->fingerprint) || dim != enc->dim))
-        return fn_fail(err, FN_E_ARG,
-                       "%s: gallery was built with model %.12s (dim %d), this model is %.12s (dim %d); use a new gallery file",
-                       fn_gallery_path(g), fp, dim, enc->fingerprint, enc->dim);
-    return 0;
+    return fn_cli_gallery_model_check(g, enc, err); /* cmd_db.c: points to db reenroll */
 }
 
 /* After parse: the exit status for --help (-1) or an error, else the usage error. */
@@ -97,6 +90,11 @@ int fn_cmd_enroll(int argc, char **argv)
 {
     gal_args a;
     int rc = parse(&a, argc, argv, "enroll");
+    if (!rc && a.n_pos == 1 && fn_cli_is_dir(a.pos[0])) { /* DIR/Name/photo.jpg: enroll_tree.c */
+        rc = fn_cli_enroll_tree(&a.args, a.db, a.pos[0]);
+        fn_cli_args_free(&a.args);
+        return rc;
+    }
     if (rc || a.n_pos < 2)
         return parse_end(&a, rc, "enroll: usage: facenet enroll --db FILE NAME IMG|DIR|@LIST... (see facenet enroll --help)");
     fn_err err = {0};
@@ -277,90 +275,6 @@ out:
     fn_gallery_matrix_free(&gm);
     fn_gallery_close(g);
     fn_encoder_close(&enc);
-    fn_cli_args_free(&a.args);
-    return rc;
-}
-
-int fn_cmd_db(int argc, char **argv)
-{
-    static const char usage[] = "db: usage: facenet db list|remove NAME|check --db FILE (see facenet db --help)";
-    gal_args a;
-    int rc = parse(&a, argc, argv, "db");
-    if (rc || a.n_pos < 1)
-        return parse_end(&a, rc, usage);
-    const char *sub = a.pos[0];
-    fn_err err = {0};
-    fn_gallery *g = NULL;
-    rc = FN_EXIT_ERROR;
-    int list = !strcmp(sub, "list") && a.n_pos == 1, remove = !strcmp(sub, "remove") && a.n_pos == 2;
-    int check = !strcmp(sub, "check") && a.n_pos == 1;
-    if (!list && !remove && !check) {
-        fn_cli_fail("%s", usage);
-    } else if (fn_gallery_open(a.db, 0, &g, &err)) {
-        fn_cli_fail_err(&err);
-    } else if (list) {
-        fn_identity_info *ids = NULL;
-        int n = 0;
-        if (fn_gallery_list(g, &ids, &n, &err)) {
-            fn_cli_fail_err(&err);
-        } else {
-            char fp[FN_GALLERY_MAX_FP] = "";
-            int dim = 0;
-            fn_gallery_model(g, fp, sizeof fp, &dim, &err);
-            for (int i = 0; i < n; i++) {
-                char when[32] = "?";
-                double lt = ids[i].last_time;
-                struct tm tmv;
-                time_t t = (time_t)(lt >= 0 && lt < 253402300800.0 ? lt : 0); /* years 1970-9999 */
-                if (lt >= 0 && lt < 253402300800.0 && gmtime_r(&t, &tmv))
-                    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tmv);
-                if (a.json) {
-                    cJSON *j = cJSON_CreateObject();
-                    cJSON_AddItemToObject(j, "name", fn_json_str(ids[i].name));
-                    cJSON_AddNumberToObject(j, "embeddings", ids[i].count);
-                    char stamp[40];
-                    snprintf(stamp, sizeof stamp, "%s%s", when, strcmp(when, "?") ? "Z" : "");
-                    cJSON_AddStringToObject(j, "last_enrolled", stamp);
-                    fn_json_print(j);
-                } else {
-                    printf("%-24s %3d embedding%s  last enrolled %s UTC\n", ids[i].name, ids[i].count,
-                           ids[i].count == 1 ? " " : "s", when);
-                }
-            }
-            if (!a.json)
-                printf("%d identit%s, model %.12s, dim %d\n", n, n == 1 ? "y" : "ies", fp[0] ? fp : "-", dim);
-            fn_gallery_list_free(ids, n);
-            rc = FN_EXIT_OK;
-        }
-    } else if (remove) {
-        int removed = 0;
-        if (fn_gallery_remove(g, a.pos[1], &removed, &err)) {
-            fn_cli_fail_err(&err);
-        } else {
-            if (a.json) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddItemToObject(j, "removed", fn_json_str(a.pos[1]));
-                cJSON_AddNumberToObject(j, "embeddings", removed);
-                fn_json_print(j);
-            } else {
-                printf("removed %s (%d embedding%s)\n", a.pos[1], removed, removed == 1 ? "" : "s");
-            }
-            rc = FN_EXIT_OK;
-        }
-    } else if (fn_gallery_check(g, &err)) {
-        fn_cli_fail_err(&err);
-    } else {
-        if (a.json) {
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddItemToObject(j, "db", fn_json_str(a.db));
-            cJSON_AddTrueToObject(j, "ok");
-            fn_json_print(j);
-        } else {
-            printf("%s: ok\n", a.db);
-        }
-        rc = FN_EXIT_OK;
-    }
-    fn_gallery_close(g);
     fn_cli_args_free(&a.args);
     return rc;
 }

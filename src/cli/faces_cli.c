@@ -408,6 +408,70 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
     return rc;
 }
 
+int fn_cli_face_set_append(fn_cli_face_set *dst, fn_cli_face_set *src, int offset, fn_err *err)
+{
+    int n_img = offset + src->n_images, n = dst->n + src->n;
+    if (!dst->dim)
+        dst->dim = src->dim;
+    unsigned char *st = realloc(dst->status, (size_t)(n_img ? n_img : 1));
+    if (st)
+        dst->status = st;
+    int *nf = st ? realloc(dst->n_found, sizeof(int) * (size_t)(n_img ? n_img : 1)) : NULL;
+    if (nf)
+        dst->n_found = nf;
+    fn_cli_face *f = nf ? realloc(dst->face, sizeof *f * (size_t)(n ? n : 1)) : NULL;
+    if (f)
+        dst->face = f;
+    float *e = f ? realloc(dst->emb, sizeof(float) * (size_t)(n ? n : 1) * dst->dim) : NULL;
+    if (e)
+        dst->emb = e;
+    float *r = e && src->raw ? realloc(dst->raw, sizeof(float) * (size_t)(n ? n : 1) * dst->dim) : NULL;
+    if (r)
+        dst->raw = r;
+    if (!e || (src->raw && !r))
+        return fn_fail(err, FN_E_NOMEM, "out of memory after %d faces", dst->n);
+    memcpy(dst->status + offset, src->status, (size_t)src->n_images);
+    memcpy(dst->n_found + offset, src->n_found, sizeof(int) * (size_t)src->n_images);
+    for (int i = 0; i < src->n; i++) {
+        dst->face[dst->n + i] = src->face[i];
+        dst->face[dst->n + i].image += offset;
+        src->face[i].landmarks = NULL; /* moved */
+    }
+    memcpy(dst->emb + (size_t)dst->n * dst->dim, src->emb, sizeof(float) * (size_t)src->n * dst->dim);
+    if (src->raw)
+        memcpy(dst->raw + (size_t)dst->n * dst->dim, src->raw, sizeof(float) * (size_t)src->n * dst->dim);
+    dst->n = dst->cap = n;
+    dst->n_images = n_img;
+    dst->n_ok += src->n_ok, dst->n_unreadable += src->n_unreadable;
+    dst->n_no_face += src->n_no_face, dst->n_many += src->n_many;
+    return 0;
+}
+
+int fn_cli_encode_each(fn_face_source *s, fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
+                       const char *note, float *emb, int *ok, int *n_ok, fn_err *err)
+{
+    if (s->pick == FN_PICK_ALL)
+        return fn_fail(err, FN_E_ARG, "fn_cli_encode_each: the pick rule must give one face an image");
+    fn_cli_face_set set;
+    if (fn_cli_encode_faces(s, enc, paths, keys, n, note, 0, 0, &set, err)) {
+        fn_cli_face_set_free(&set);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        ok[i] = 0;
+        for (int j = 0; j < enc->dim; j++)
+            emb[(size_t)i * enc->dim + j] = NAN;
+    }
+    for (int r = 0; r < set.n; r++) {
+        int i = set.face[r].image;
+        memcpy(emb + (size_t)i * enc->dim, set.emb + (size_t)r * enc->dim, sizeof(float) * enc->dim);
+        ok[i] = 1;
+    }
+    *n_ok = set.n;
+    fn_cli_face_set_free(&set);
+    return 0;
+}
+
 const char *fn_cli_face_label(const fn_cli_face_set *set, const char *const *paths, int i, char *buf, size_t cap)
 {
     const fn_cli_face *f = &set->face[i];

@@ -77,11 +77,19 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
                         int n, const char *note, int want_raw, int keep_landmarks, fn_cli_face_set *set,
                         fn_err *err);
 void fn_cli_face_set_free(fn_cli_face_set *set);
+/* Move src's faces to the end of dst, their images shifted by offset (dst's images
+ * offset.. are src's); src is left to be freed. */
+int fn_cli_face_set_append(fn_cli_face_set *dst, fn_cli_face_set *src, int offset, fn_err *err);
 
 /* DIR/NAME<suffix>.png for an image's key (its path relative to the folder operand;
  * a file operand outside the current folder by its base name), '/' as '_', without
  * its extension: where --save-chips and --draw write. */
 void fn_cli_out_name(char *buf, size_t cap, const char *dir, const char *key, const char *suffix);
+
+/* One embedding per image (the source's pick must not be FN_PICK_ALL): emb row i and
+ * ok[i] for paths[i] (NaN and 0 for an image that gave none, reported with note). */
+int fn_cli_encode_each(fn_face_source *s, fn_encoder *enc, const char *const *paths, const char *const *keys, int n,
+                       const char *note, float *emb, int *ok, int *n_ok, fn_err *err);
 
 /* "path" for an image's only face (or without detection), "path#k" for face k of
  * several - the label in distance matrices and messages. */

@@ -55,6 +55,8 @@ static const fn_cli_opt encode_opts[] = {
     {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "write the embeddings to FILE.npy, .csv or .h5 (up to 8 times)"},
     {"batch", 0, FN_OPT_INT, "N", 1, 4096, "images per forward pass (default 16)"},
     {"shard", 0, FN_OPT_SHARD, "K/N", 0, 0, "encode every N-th image of the sorted list, from the K-th"},
+    {"resume", 0, FN_OPT_FLAG, NULL, 0, 0, "skip images already in the (first) output and add the rest to it"},
+    {"checkpoint", 0, FN_OPT_POSITIVE, "S", 0, 0, "rewrite the outputs with the rows so far every S seconds (default 60)"},
     DETECT,
     LARGEST,
     LANDMARKS,
@@ -78,6 +80,10 @@ static const fn_cli_opt distance_opts[] = {
     JSON,
     END,
 };
+static const fn_cli_opt merge_opts[] = {
+    {"output", 'o', FN_OPT_STR, "FILE", 0, 0, "the merged file: FILE.npy, .csv or .h5"},
+    END,
+};
 static const fn_cli_opt evaluate_opts[] = {
     {"pairs", 0, FN_OPT_STR, "FILE", 0, 0, "the labelled pairs to evaluate (LFW pairs.txt format)"},
     {"images", 0, FN_OPT_STR, "DIR", 0, 0, "the folder the pair files name images in (Name/Name_0001.jpg)"},
@@ -92,7 +98,15 @@ static const fn_cli_opt evaluate_opts[] = {
     JSON,
     END,
 };
-static const fn_cli_opt db_opts[] = {DB, JSON, END};
+static const fn_cli_opt db_opts[] = {
+    DB,
+    {"skip-missing", 0, FN_OPT_FLAG, NULL, 0, 0, "reenroll: drop photos that cannot be read instead of failing"},
+    DETECT,
+    LARGEST,
+    LANDMARKS,
+    JSON,
+    END,
+};
 static const fn_cli_opt trace_opts[] = {
     {"raw", 0, FN_OPT_STR, "FILE", 0, 0, "trace a raw float32 input (one, in the model's layout) instead of an image"},
     {"dump", 0, FN_OPT_STR, "DIR", 0, 0, "write every layer's output to DIR/LAYER.npy, with DIR/index.json"},
@@ -133,8 +147,10 @@ const fn_cli_command fn_cli_commands[] = {
      detect_opts},
     {"encode", fn_cmd_encode, "[options] " IMAGES "...", "embeddings of many images, to stdout or files",
      encode_opts},
-    {"enroll", fn_cmd_enroll, "--db FILE [options] NAME " IMAGES "...",
-     "add photos of a person to the gallery (all of them or none)", enroll_opts},
+    {"merge", fn_cmd_merge, "-o FILE [options] SHARD...",
+     "join the outputs of encode --shard K/N into one file (same model, no overlap, no gap)", merge_opts},
+    {"enroll", fn_cmd_enroll, "--db FILE [options] NAME " IMAGES "... | DIR",
+     "add photos of a person to the gallery (all of them or none); DIR/Name/*.jpg: everyone in DIR", enroll_opts},
     {"verify", fn_cmd_verify, "--db FILE [options] NAME IMG",
      "is this NAME? exit status 0 yes, 1 no", verify_opts},
     {"identify", fn_cmd_identify, "--db FILE [options] " IMAGES "...",
@@ -142,8 +158,8 @@ const fn_cli_command fn_cli_commands[] = {
     {"distance", fn_cmd_distance, "[options] " IMAGES "...", "pairwise distance matrix", distance_opts},
     {"evaluate", fn_cmd_evaluate, "--pairs FILE --images DIR [options]",
      "LFW protocol: accuracy, threshold, ROC AUC, TAR at FAR=1e-3, triplet loss", evaluate_opts},
-    {"db", fn_cmd_db, "list|remove NAME|check --db FILE [options]", "list, remove and check gallery entries",
-     db_opts},
+    {"db", fn_cmd_db, "list|info|check|remove NAME|reenroll --db FILE [options]",
+     "list, inspect, check, remove gallery entries; re-encode a gallery with another model", db_opts},
     {"trace", fn_cmd_trace, "[options] IMG | --raw FILE.f32",
      "one image through the network layer by layer: shapes, MACs, time, activation statistics", trace_opts},
     {"graph", fn_cmd_graph, "-o FILE.svg|FILE.dot [options]",

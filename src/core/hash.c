@@ -2,6 +2,7 @@
 #include "core/hash.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void fn_hash_init(fn_hash *h)
 {
@@ -20,6 +21,30 @@ void fn_hash_update(fn_hash *h, const void *data, size_t n)
     }
     h->a = a, h->b = b;
     h->len += n;
+}
+
+void fn_hash_floats(fn_hash *h, const float *v, size_t n)
+{
+    uint64_t a = h->a, b = h->b;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        uint32_t lo, hi;
+        memcpy(&lo, v + i, 4);
+        memcpy(&hi, v + i + 1, 4);
+        const uint64_t w = (uint64_t)lo | ((uint64_t)hi << 32);
+        a = (a ^ w) * 0x100000001b3ull;
+        a ^= a >> 29;
+        b = (b + w) * 0x9e3779b97f4a7c15ull;
+        b ^= b >> 31;
+    }
+    if (i < n) {
+        uint32_t lo;
+        memcpy(&lo, v + i, 4);
+        a = (a ^ lo) * 0x100000001b3ull;
+        b = (b + lo) * 0x9e3779b97f4a7c15ull;
+    }
+    h->a = a, h->b = b;
+    h->len += 4 * (uint64_t)n;
 }
 
 static uint64_t fmix(uint64_t x)

@@ -16,6 +16,9 @@ typedef struct {
 
 void fn_hash_init(fn_hash *h);
 void fn_hash_update(fn_hash *h, const void *data, size_t n);
+/* n float32 values by value (bit patterns), 8 bytes a step: the weights of a model
+ * (tens of MB) hash in a few milliseconds.  Independent of the host's byte order. */
+void fn_hash_floats(fn_hash *h, const float *v, size_t n);
 /* 32 hex digits + NUL */
 void fn_hash_hex(const fn_hash *h, char out[33]);
 /* Hash a whole file into h (its length and bytes). */

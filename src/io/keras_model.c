@@ -5,6 +5,7 @@
  * inbound_nodes, input_layers, output_layers; Sequential with config
  * {"layers": [...]} or, as Keras 2.0-2.1 wrote, a bare list.  Lambda code is never
  * executed (see keras_lambda.c). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,4 +263,86 @@ int fn_keras_describe_lambda(fn_keras_model *m, int index, const char *src, fn_e
 {
     fn_keras_layer *s = &m->layers[index];
     return strcmp(s->class_name, "Lambda") ? 0 : describe_lambda(m, s, src, err);
+}
+
+/* ---- canonical hash ------------------------------------------------------ */
+
+static void hash_tag(fn_hash *h, char tag, const char *s)
+{
+    const uint64_t len = s ? strlen(s) : 0;
+    fn_hash_update(h, &tag, 1);
+    fn_hash_update(h, &len, sizeof len);
+    if (s)
+        fn_hash_update(h, s, (size_t)len);
+}
+
+/* Does a (key, position) come before b? Keys bytewise, duplicates by position. */
+static int key_before(const cJSON *a, int ia, const cJSON *b, int ib)
+{
+    int c = strcmp(a->string ? a->string : "", b->string ? b->string : "");
+    return c < 0 || (c == 0 && ia < ib);
+}
+
+/* A JSON value in canonical form.  Objects list their members by key: each round picks
+ * the smallest member after the previous one (configs have a few dozen keys at most,
+ * and this needs no memory). */
+static void hash_json(fn_hash *h, const cJSON *v, int depth)
+{
+    char num[40];
+    if (depth > 64) { /* cJSON refuses deeper documents; stay bounded anyway */
+        hash_tag(h, '!', NULL);
+        return;
+    }
+    if (!v || cJSON_IsNull(v)) {
+        hash_tag(h, 'n', NULL);
+    } else if (cJSON_IsBool(v)) {
+        hash_tag(h, cJSON_IsTrue(v) ? 't' : 'f', NULL);
+    } else if (cJSON_IsNumber(v)) {
+        snprintf(num, sizeof num, "%.17g", v->valuedouble);
+        hash_tag(h, 'd', num);
+    } else if (cJSON_IsString(v)) {
+        hash_tag(h, 's', v->valuestring);
+    } else if (cJSON_IsArray(v)) {
+        snprintf(num, sizeof num, "%d", cJSON_GetArraySize(v));
+        hash_tag(h, '[', num);
+        for (const cJSON *c = v->child; c; c = c->next)
+            hash_json(h, c, depth + 1);
+    } else if (cJSON_IsObject(v)) {
+        int n = cJSON_GetArraySize(v);
+        snprintf(num, sizeof num, "%d", n);
+        hash_tag(h, '{', num);
+        const cJSON *prev = NULL;
+        int iprev = -1;
+        for (int round = 0; round < n; round++) {
+            const cJSON *best = NULL;
+            int ibest = -1, i = 0;
+            for (const cJSON *c = v->child; c; c = c->next, i++)
+                if ((!prev || key_before(prev, iprev, c, i)) && (!best || key_before(c, i, best, ibest)))
+                    best = c, ibest = i;
+            if (!best)
+                break;
+            hash_tag(h, 'k', best->string);
+            hash_json(h, best, depth + 1);
+            prev = best, iprev = ibest;
+        }
+    } else {
+        hash_tag(h, '?', NULL);
+    }
+}
+
+void fn_keras_model_hash(const fn_keras_model *m, fn_hash *h)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const fn_keras_layer *L = &m->layers[i];
+        hash_tag(h, 'L', L->name);
+        hash_tag(h, 'c', L->class_name);
+        hash_tag(h, 'o', L->op);
+        for (int k = 0; k < L->n_in; k++)
+            hash_tag(h, 'i', L->in_names[k]);
+        hash_json(h, L->config, 0);
+    }
+    for (int i = 0; i < m->n_inputs; i++)
+        hash_tag(h, 'I', m->input_names[i]);
+    for (int i = 0; i < m->n_outputs; i++)
+        hash_tag(h, 'O', m->output_names[i]);
 }

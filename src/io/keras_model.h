@@ -14,6 +14,7 @@
 #include <cJSON.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 typedef struct {
     const char *name;
@@ -41,5 +42,12 @@ void fn_keras_model_free(fn_keras_model *m);
  * an error naming the layer.  Separate from parsing so the graph builder reports
  * problems in execution order. */
 int fn_keras_describe_lambda(fn_keras_model *m, int i, const char *src, fn_err *err);
+
+/* Feed the architecture into h in a canonical form: per layer (file order) its name,
+ * class, the engine's op, its inputs and its config with object keys sorted and
+ * numbers printed as %.17g, so re-writing the same model (another key order, other
+ * spacing or number spelling, another keras_version) hashes the same.  Part of the
+ * model fingerprint (fn_net_fingerprint). */
+void fn_keras_model_hash(const fn_keras_model *m, fn_hash *h);
 
 #endif

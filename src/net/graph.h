@@ -33,6 +33,7 @@ struct fn_net {
     int *out;                  /* output layers as named by the model */
     size_t params;
     int weights_loaded;        /* a weights file was read (a weightless net runs without) */
+    char fingerprint[33];      /* of the canonical architecture and the weight values */
     int reference;
     fn_layer_observer observer; /* fn_net_set_observer: called after each layer */
     void *observer_user;

@@ -79,6 +79,11 @@ const char *fn_net_source(const fn_net *net)
     return net->source ? net->source : "?";
 }
 
+const char *fn_net_fingerprint(const fn_net *net)
+{
+    return net->fingerprint;
+}
+
 size_t fn_net_activation_bytes(const fn_net *net)
 {
     return net->planned ? net->act_floats * sizeof(float) : 0;

@@ -14,12 +14,14 @@
  *               (convolutions pack their kernels for the GEMM)
  * Planning memory for an input size (net/plan.c) and running (net/forward.c) follow,
  * at the first run or when the caller asks. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/file.h"
+#include "core/hash.h"
 #include "core/thread_pool.h"
 #include "layers/kernels.h"
 #include "io/keras_weights.h"
@@ -63,6 +65,33 @@ static int prepare_layers(fn_net *net, fn_err *err)
     return 0;
 }
 
+/* The weight values as read (before any transformation, so a change in how the engine
+ * prepares or folds them does not change the model's identity), with the backend that
+ * says how to read them. */
+static void hash_weights(const fn_net *net, fn_hash *h)
+{
+    const char *be = net->backend ? net->backend : "";
+    fn_hash_update(h, "B", 1);
+    fn_hash_update(h, be, strlen(be) + 1);
+    for (int i = 0; i < net->n_layers; i++) {
+        const fn_layer *L = &net->layers[i];
+        for (int k = 0; k < L->n_w; k++) {
+            const fn_weight *w = &L->w[k];
+            if (!w->data)
+                continue;
+            fn_hash_update(h, L->name, strlen(L->name) + 1);
+            fn_hash_update(h, w->name, strlen(w->name) + 1);
+            const int32_t rank = w->shape.rank;
+            fn_hash_update(h, &rank, sizeof rank);
+            for (int d = 0; d < rank; d++) {
+                const int32_t dim = w->shape.d[d];
+                fn_hash_update(h, &dim, sizeof dim);
+            }
+            fn_hash_floats(h, w->data, fn_shape_count(&w->shape));
+        }
+    }
+}
+
 int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
 {
     char *text = NULL;
@@ -85,6 +114,10 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
         model.source = NULL;
     }
     rc = fn_graph_build(net, &model, src, err); /* 2 */
+    fn_hash fp; /* the model's identity: architecture now, weight values after phase 4 */
+    fn_hash_init(&fp);
+    if (!rc)
+        fn_keras_model_hash(&model, &fp);
     fn_keras_model_free(&model);
     if (!rc && fn_net_infer(net, NULL, err)) /* 3 */
         rc = fn_wrap(err, "%s: ", src);
@@ -96,6 +129,8 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
     if (!rc && o->weights) {
         rc = o->sandbox ? fn_net_read_weights_sandboxed(net, o->weights, o->sandbox_timeout_s, err) /* 4 */
                         : fn_net_read_weights(net, o->weights, err);
+        if (!rc)
+            hash_weights(net, &fp);
         if (!rc && prepare_layers(net, err)) /* 5 */
             rc = fn_wrap(err, "%s: ", o->weights);
         if (!rc && !o->no_fuse) /* 6 */
@@ -119,6 +154,8 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
             rc = fn_pool_create(net->threads, &net->pool, err);
         fn_blas_single_thread(); /* the engine's threads split the work, not OpenBLAS's */
     }
+    if (!rc)
+        fn_hash_hex(&fp, net->fingerprint);
     if (!rc && !net->source) {
         char buf[96];
         snprintf(buf, sizeof buf, "keras ?, %s", net->backend ? net->backend : "?");
