@@ -1,7 +1,8 @@
 /* test_alloc_sweep.c - the allocation-failure sweep (tests/alloc/sweep.sh) on a stride:
  * every 4th allocation of our own code and every 200th of the libraries' in four CLI
  * runs (info, embed, encode of 3 photos, enroll of 2 photos into a fresh gallery;
- * about 600 runs, a minute or so).  Each must end with status 0 or 2 and one line
+ * about 600 runs, a minute or so), and every 40th / 2000th in `facenet detect` of one
+ * photo.  Each must end with status 0 or 2 and one line
  * of stderr, and leave no half-made gallery; failures inside libhdf5 are reported
  * by the script but do not fail it.  `make alloc-sweep` runs every allocation.
  * Skipped for sanitizer builds: the LD_PRELOAD shim cannot go before their runtime. */
@@ -17,9 +18,10 @@
 
 #include "lib/testutil.h"
 
-static void test_alloc_sweep_stride(void **state)
+/* sweep.sh on the scenarios given, every own-th allocation of ours and every other-th
+ * of the libraries'. */
+static void sweep(const char *scenarios, int own, int other, const char *out_dir)
 {
-    (void)state;
     char *out = NULL, *err = NULL;
     /* a sanitized CLI links its runtime: nothing to sweep there */
     char cmd[1024];
@@ -31,10 +33,9 @@ static void test_alloc_sweep_stride(void **state)
     if (sanitized)
         skip();
     snprintf(cmd, sizeof cmd,
-             "BUILD='%s' ALLOC_OUT='%s' ALLOC_OWN_STRIDE=4 ALLOC_OTHER_STRIDE=200 "
+             "BUILD='%s' ALLOC_OUT='%s' ALLOC_SCENARIOS='%s' ALLOC_OWN_STRIDE=%d ALLOC_OTHER_STRIDE=%d "
              "bash tests/alloc/sweep.sh",
-             getenv("FACENET_BUILD") ? getenv("FACENET_BUILD") : "build",
-             tu_build("alloc-sweep-test"));
+             getenv("FACENET_BUILD") ? getenv("FACENET_BUILD") : "build", tu_build(out_dir), scenarios, own, other);
     int rc = tu_run(cmd, &out, &err);
     printf("%s", out ? out : "");
     if (rc != 0)
@@ -44,10 +45,25 @@ static void test_alloc_sweep_stride(void **state)
     assert_int_equal(rc, 0);
 }
 
+static void test_alloc_sweep_stride(void **state)
+{
+    (void)state;
+    sweep("info embed encode enroll", 4, 200, "alloc-sweep-test");
+}
+
+/* face detection and landmarks on one photo: about 30k allocations, mostly libhdf5's
+ * reading the two nets; a coarser stride keeps it to ~100 runs */
+static void test_alloc_sweep_detect(void **state)
+{
+    (void)state;
+    sweep("detect", 40, 2000, "alloc-sweep-detect");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_sweep_stride),
+        cmocka_unit_test(test_alloc_sweep_detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,9 @@
 #     0 bytes).
 # Scenarios (small model: keras-real tiny-resnet8-k2.4.0, a full-model .h5; sandbox
 # off): info, embed (its raw input), encode (3 course photos), enroll (2 photos into a
-# fresh gallery).
+# fresh gallery) - these two taking the photos as face crops (--no-detect) - and
+# detect (face detection and landmarks on one photo: the SSD and landmark nets of
+# weights/, about 30k allocations; not in the default list).
 #
 # Chosen i: every ALLOC_OWN_STRIDE-th allocation made by our code (the CLI and
 # libfacenet: the first caller outside libc) and every ALLOC_OTHER_STRIDE-th of the
@@ -58,8 +60,9 @@ scenario_cmd() {
     case $2 in
     info) echo "$CLI info --weights $M/model.h5" ;;
     embed) echo "$CLI embed --weights $M/model.h5 --raw $M/input.f32" ;;
-    encode) echo "$CLI encode --weights $M/model.h5 $H/andrew.jpg $H/kian.jpg $H/danielle.png" ;;
-    enroll) echo "$CLI enroll --weights $M/model.h5 --db $1/g.db bob $H/andrew.jpg $H/kian.jpg" ;;
+    encode) echo "$CLI encode --no-detect --weights $M/model.h5 $H/andrew.jpg $H/kian.jpg $H/danielle.png" ;;
+    enroll) echo "$CLI enroll --no-detect --weights $M/model.h5 --db $1/g.db bob $H/andrew.jpg $H/kian.jpg" ;;
+    detect) echo "$CLI detect $H/kian.jpg" ;;
     esac
 }
 
