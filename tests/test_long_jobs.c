@@ -135,9 +135,9 @@ static void test_fingerprint_survives_reconversion(void **state)
     assert_string_equal(fa, fb);
     assert_string_equal(fa, fm);
     /* a gallery enrolled with one conversion verifies with the other */
-    assert_int_equal(fnrun(NULL, NULL, "enroll --model '%s' --db fp.db andrew '%s/andrew.jpg'", a, hh), 0);
+    assert_int_equal(fnrun(NULL, NULL, "enroll --no-detect --model '%s' --db fp.db andrew '%s/andrew.jpg'", a, hh), 0);
     char *o, *e;
-    int st = fnrun(&o, &e, "verify --model '%s' --db fp.db andrew '%s/camera_0.jpg'", b, hh);
+    int st = fnrun(&o, &e, "verify --no-detect --model '%s' --db fp.db andrew '%s/camera_0.jpg'", b, hh);
     if (st != 0)
         fail_msg("verify with the reconverted model: status %d, %s%s", st, o, e);
     free(o), free(e);
@@ -150,8 +150,8 @@ static void test_fingerprint_survives_reconversion(void **state)
         tmp);
     assert_int_equal(sh(cmd), 0);
     /* same gallery, stricter decision: distance 0.507 is no match at 0.5 (exit 1, not 2) */
-    assert_int_equal(fnrun(NULL, NULL, "verify --model '%s' --db fp.db andrew '%s/camera_0.jpg'", a, hh), 1);
-    st = fnrun(&o, &e, "verify --model '%s' --db fp.db andrew '%s/camera_0.jpg'", b, hh);
+    assert_int_equal(fnrun(NULL, NULL, "verify --no-detect --model '%s' --db fp.db andrew '%s/camera_0.jpg'", a, hh), 1);
+    st = fnrun(&o, &e, "verify --no-detect --model '%s' --db fp.db andrew '%s/camera_0.jpg'", b, hh);
     assert_int_equal(st, 2);
     assert_non_null(strstr(e, "db reenroll"));
     free(o), free(e);
@@ -173,12 +173,12 @@ static void test_legacy_gallery_and_reenroll(void **state)
     char cmd[8192];
     fmt(cmd, sizeof cmd, "cd '%s' && mkdir -p re && cp '%s/andrew.jpg' '%s/arnaud.jpg' re/", tmp, hh, hh);
     assert_int_equal(sh(cmd), 0);
-    assert_int_equal(fnrun(NULL, NULL, "enroll --db re.db andrew re/andrew.jpg"), 0);
-    assert_int_equal(fnrun(NULL, NULL, "enroll --db re.db arnaud re/arnaud.jpg"), 0);
+    assert_int_equal(fnrun(NULL, NULL, "enroll --no-detect --db re.db andrew re/andrew.jpg"), 0);
+    assert_int_equal(fnrun(NULL, NULL, "enroll --no-detect --db re.db arnaud re/arnaud.jpg"), 0);
     /* an old facenet's fingerprint: 32 hex digits of the files' bytes */
     set_model_fp("re.db", "0123456789abcdef0123456789abcdef");
     char *o, *e;
-    assert_int_equal(fnrun(&o, &e, "verify --db re.db andrew '%s/camera_0.jpg'", hh), 2);
+    assert_int_equal(fnrun(&o, &e, "verify --no-detect --db re.db andrew '%s/camera_0.jpg'", hh), 2);
     assert_non_null(strstr(e, "older facenet"));
     assert_non_null(strstr(e, "facenet db reenroll --db re.db"));
     free(o), free(e);
@@ -190,7 +190,7 @@ static void test_legacy_gallery_and_reenroll(void **state)
     /* a missing photo fails the whole reenroll, naming it; the gallery is unchanged */
     fmt(cmd, sizeof cmd, "cd '%s' && mv re/arnaud.jpg re/gone.jpg", tmp);
     assert_int_equal(sh(cmd), 0);
-    assert_int_equal(fnrun(&o, &e, "db reenroll --db re.db"), 2);
+    assert_int_equal(fnrun(&o, &e, "db reenroll --no-detect --db re.db"), 2);
     assert_non_null(strstr(e, "re/arnaud.jpg"));
     assert_non_null(strstr(e, "unchanged"));
     free(o), free(e);
@@ -199,10 +199,10 @@ static void test_legacy_gallery_and_reenroll(void **state)
     free(o);
     fmt(cmd, sizeof cmd, "cd '%s' && mv re/gone.jpg re/arnaud.jpg", tmp);
     assert_int_equal(sh(cmd), 0);
-    assert_int_equal(fnrun(&o, NULL, "db reenroll --db re.db --json"), 0);
+    assert_int_equal(fnrun(&o, NULL, "db reenroll --no-detect --db re.db --json"), 0);
     assert_non_null(strstr(o, "\"reenrolled\":2"));
     free(o);
-    assert_int_equal(fnrun(NULL, NULL, "verify --db re.db andrew '%s/camera_0.jpg'", hh), 0);
+    assert_int_equal(fnrun(NULL, NULL, "verify --no-detect --db re.db andrew '%s/camera_0.jpg'", hh), 0);
     assert_int_equal(fnrun(&o, NULL, "db info --db re.db --json"), 0);
     assert_non_null(strstr(o, "\"legacy_fingerprint\":false"));
     assert_non_null(strstr(o, "\"threshold\":0.6"));
@@ -211,7 +211,7 @@ static void test_legacy_gallery_and_reenroll(void **state)
     set_model_fp("re.db", "0123456789abcdef0123456789abcdef");
     fmt(cmd, sizeof cmd, "cd '%s' && rm re/arnaud.jpg", tmp);
     assert_int_equal(sh(cmd), 0);
-    assert_int_equal(fnrun(&o, NULL, "db reenroll --db re.db --skip-missing --json"), 0);
+    assert_int_equal(fnrun(&o, NULL, "db reenroll --no-detect --db re.db --skip-missing --json"), 0);
     assert_non_null(strstr(o, "\"dropped\":1"));
     free(o);
     assert_int_equal(fnrun(&o, NULL, "db list --db re.db"), 0);
@@ -229,17 +229,17 @@ static void test_unwritable_output_fails_first(void **state)
     fmt(cmd, sizeof cmd, "cd '%s' && printf 'not a jpeg' > bad.jpg && mkdir -p ro && chmod 555 ro", tmp);
     assert_int_equal(sh(cmd), 0);
     char *o, *e;
-    assert_int_equal(fnrun(&o, &e, "encode -o nodir/x.npy bad.jpg @%s", list300), 2);
+    assert_int_equal(fnrun(&o, &e, "encode --no-detect -o nodir/x.npy bad.jpg @%s", list300), 2);
     assert_non_null(strstr(e, "nodir/x.npy"));
     assert_null(strstr(e, "bad.jpg"));
     free(o), free(e);
     if (geteuid() != 0) { /* root writes anywhere */
-        assert_int_equal(fnrun(&o, &e, "encode -o ro/x.h5 bad.jpg @%s", list300), 2);
+        assert_int_equal(fnrun(&o, &e, "encode --no-detect -o ro/x.h5 bad.jpg @%s", list300), 2);
         assert_non_null(strstr(e, "ro/x.h5"));
         assert_null(strstr(e, "bad.jpg"));
         free(o), free(e);
     }
-    assert_int_equal(fnrun(&o, &e, "encode -o ok.csv -o nodir/y.h5 bad.jpg"), 2);
+    assert_int_equal(fnrun(&o, &e, "encode --no-detect -o ok.csv -o nodir/y.h5 bad.jpg"), 2);
     assert_null(strstr(e, "bad.jpg"));
     assert_int_equal(access(tu_path_in(tmp, "ok.csv"), F_OK), -1);
     free(o), free(e);
@@ -260,10 +260,10 @@ static void test_resume_after_kill(void **state)
     (void)state;
     char cmd[16384];
     /* the uninterrupted run */
-    assert_int_equal(fnrun(NULL, NULL, "encode --threads 1 -o full.csv -o full.npy -o full.h5 @%s", list300), 0);
+    assert_int_equal(fnrun(NULL, NULL, "encode --no-detect --threads 1 -o full.csv -o full.npy -o full.h5 @%s", list300), 0);
     /* killed as soon as its first checkpoint is on disk */
     fmt(cmd, sizeof cmd,
-        "cd '%s' && { '%s' encode --threads 1 --checkpoint 0.01 -o part.csv -o part.npy -o part.h5 @%s 2>/dev/null & "
+        "cd '%s' && { '%s' encode --no-detect --threads 1 --checkpoint 0.01 -o part.csv -o part.npy -o part.h5 @%s 2>/dev/null & "
         "p=$!; for i in $(seq 3000); do [ -f part.h5 ] && break; sleep 0.01; done; kill -9 $p; wait $p; true; }",
         tmp, fn, list300);
     assert_int_equal(sh(cmd), 0);
@@ -271,7 +271,7 @@ static void test_resume_after_kill(void **state)
     if (done <= 0 || done >= 300)
         fail_msg("the killed run left %d of 300 rows (want some, not all)", done);
     char *o, *e;
-    assert_int_equal(fnrun(&o, &e, "encode --threads 1 --resume -o part.csv -o part.npy -o part.h5 @%s", list300), 0);
+    assert_int_equal(fnrun(&o, &e, "encode --no-detect --threads 1 --resume -o part.csv -o part.npy -o part.h5 @%s", list300), 0);
     char want[64];
     fmt(want, sizeof want, "encoded %d images", 300 - done);
     if (!strstr(e, want))
@@ -308,7 +308,7 @@ static void test_resume_after_kill(void **state)
     assert_non_null(strstr(side, "\"model\":\"v2-"));
     free(side);
     /* resuming a finished output encodes nothing and changes nothing */
-    assert_int_equal(fnrun(&o, &e, "encode --resume -o part.csv @%s", list300), 0);
+    assert_int_equal(fnrun(&o, &e, "encode --no-detect --resume -o part.csv @%s", list300), 0);
     assert_non_null(strstr(e, "encoded 0 images"));
     assert_true(same_file("part.csv", "full.csv"));
     free(o), free(e);
@@ -318,9 +318,9 @@ static void test_merge(void **state)
 {
     (void)state;
     char cmd[8192];
-    assert_int_equal(fnrun(NULL, NULL, "encode --batch 1 -o one.csv '%s'", hh), 0);
+    assert_int_equal(fnrun(NULL, NULL, "encode --no-detect --batch 1 -o one.csv '%s'", hh), 0);
     for (int k = 0; k < 3; k++)
-        assert_int_equal(fnrun(NULL, NULL, "encode --batch 1 --shard %d/3 -o sh%d.%s '%s'", k, k,
+        assert_int_equal(fnrun(NULL, NULL, "encode --no-detect --batch 1 --shard %d/3 -o sh%d.%s '%s'", k, k,
                                k == 1 ? "npy" : "h5", hh),
                          0);
     assert_int_equal(fnrun(NULL, NULL, "merge -o merged.csv sh2.h5 sh0.h5 sh1.npy"), 0);
@@ -357,6 +357,7 @@ static void test_parallel_recipe(void **state)
     char cmd[8192];
     if (sh("command -v parallel >/dev/null"))
         fail_msg("GNU parallel is not installed (scripts/setup.sh installs it)");
+    /* with face detection (the default): the rows are faces, with face, box and score */
     assert_int_equal(fnrun(NULL, NULL, "encode --batch 1 -o single.h5 '%s'", hh), 0);
     fmt(cmd, sizeof cmd,
         "cd '%s' && FACENET='%s' FACENET_OPTS='--batch 1' bash '%s/examples/parallel.sh' par.h5 4 '%s'", tmp, fn,
@@ -371,6 +372,9 @@ static void test_parallel_recipe(void **state)
     assert_memory_equal(a.emb, b.emb, sizeof(float) * (size_t)a.n * (size_t)a.dim);
     for (int i = 0; i < a.n; i++)
         assert_string_equal(a.paths[i], b.paths[i]);
+    assert_non_null(a.faces6);
+    assert_non_null(b.faces6);
+    assert_memory_equal(a.faces6, b.faces6, sizeof(float) * 6 * (size_t)a.n);
     assert_string_equal(a.meta.model, b.meta.model);
     assert_int_equal(a.meta.shard_n, 0);
     fn_emb_set_free(&a);
@@ -390,7 +394,7 @@ static void test_enroll_tree(void **state)
     assert_int_equal(sh(cmd), 0);
     char *o, *e;
     /* Broken has an unreadable photo: not enrolled, the others are; status 2 */
-    assert_int_equal(fnrun(&o, &e, "enroll --db tree.db known --json"), 2);
+    assert_int_equal(fnrun(&o, &e, "enroll --no-detect --db tree.db known --json"), 2);
     assert_non_null(strstr(o, "{\"enrolled\":\"Andrew\",\"photos\":1,\"skipped\":1"));
     assert_non_null(strstr(o, "{\"enrolled\":\"Arnaud\",\"photos\":1,\"skipped\":0"));
     assert_null(strstr(o, "Broken"));
@@ -401,7 +405,7 @@ static void test_enroll_tree(void **state)
     /* again, with Broken fixed and a copy of a known photo under a new name */
     fmt(cmd, sizeof cmd, "cd '%s' && rm known/Broken/x.jpg && cp known/Arnaud/arnaud.jpg known/Arnaud/copy.jpg", tmp);
     assert_int_equal(sh(cmd), 0);
-    assert_int_equal(fnrun(&o, &e, "enroll --db tree.db known --json"), 0);
+    assert_int_equal(fnrun(&o, &e, "enroll --no-detect --db tree.db known --json"), 0);
     assert_non_null(strstr(o, "{\"enrolled\":\"Andrew\",\"photos\":0,\"skipped\":2"));
     assert_non_null(strstr(o, "{\"enrolled\":\"Arnaud\",\"photos\":0,\"skipped\":2"));
     assert_non_null(strstr(o, "{\"enrolled\":\"Broken\",\"photos\":1,\"skipped\":0"));
