@@ -703,14 +703,14 @@ static void test_pad_square(void **state)
      * (face-api): Math.round(1.5) = 2 appended, 1 prepended. */
     assert_int_equal(fn_image_alloc(&src, 2, 5, &err), 0);
     memset(src.rgb, 9, 2 * 5 * 3);
-    assert_int_equal(fn_image_pad_square(&src, 0, &dst, &err), 0);
+    assert_int_equal(fn_image_pad_square(&src, 0, 0, &dst, &err), 0);
     assert_int_equal(dst.w, 5);
     assert_int_equal(dst.h, 5);
     for (int y = 0; y < 5; y++)
         for (int x = 0; x < 5; x++)
             assert_int_equal(dst.rgb[3 * (y * 5 + x)], x < 2 ? 9 : 0);
     fn_image_free(&dst);
-    assert_int_equal(fn_image_pad_square(&src, 1, &dst, &err), 0);
+    assert_int_equal(fn_image_pad_square(&src, 1, 0, &dst, &err), 0);
     for (int y = 0; y < 5; y++)
         for (int x = 0; x < 5; x++)
             assert_int_equal(dst.rgb[3 * (y * 5 + x) + 2], x >= 1 && x < 3 ? 9 : 0);
@@ -719,7 +719,7 @@ static void test_pad_square(void **state)
     /* 6 wide, 2 tall: diff 4 -> 2 rows before, 2 after when centred. */
     assert_int_equal(fn_image_alloc(&src, 6, 2, &err), 0);
     memset(src.rgb, 5, 6 * 2 * 3);
-    assert_int_equal(fn_image_pad_square(&src, 1, &dst, &err), 0);
+    assert_int_equal(fn_image_pad_square(&src, 1, 0, &dst, &err), 0);
     for (int y = 0; y < 6; y++)
         assert_int_equal(dst.rgb[3 * (y * 6 + 3)], y >= 2 && y < 4 ? 5 : 0);
     fn_image_free(&dst);

@@ -331,7 +331,7 @@ int fn_preprocess(const fn_profile *p, const fn_image *img, float *out, fn_err *
     const fn_image *cur = img;
     int rc = 0;
     if (p->pad_to_square != FN_PAD_NONE && cur->w != cur->h) {
-        if ((rc = fn_image_pad_square(cur, p->pad_to_square == FN_PAD_CENTER, &padded, err)))
+        if ((rc = fn_image_pad_square(cur, p->pad_to_square == FN_PAD_CENTER, p->max_pixels, &padded, err)))
             goto done;
         cur = &padded;
     }

@@ -166,7 +166,7 @@ int fn_cmd_encode(int argc, char **argv)
         goto done;
     }
     fn_landmarks lms = {0};
-    if (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) {
+    if (lm_path && fn_cli_load_landmarks(&m, lm_path, lm_scale, &lms, &err)) {
         rc = fn_cli_fail_err(&err);
         fn_encoder_close(&enc);
         goto done;

@@ -39,7 +39,7 @@ int fn_cmd_distance(int argc, char **argv)
         fn_cli_fail("distance: give at least two images (see facenet distance --help)");
         goto out;
     }
-    if ((lm_path && fn_landmarks_load(lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
+    if ((lm_path && fn_cli_load_landmarks(&a.model, lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
         fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
@@ -153,8 +153,9 @@ int fn_cmd_evaluate(int argc, char **argv)
     float *emb = NULL, *dist = NULL, *tdist = NULL;
     int *ok = NULL, *same = NULL, *tsame = NULL, *label = NULL;
     int rc = FN_EXIT_ERROR, nu = 0, n_ok = 0;
-    if (fn_lfw_pairs_load(pairs_path, &test, &err) || (train_path && fn_lfw_pairs_load(train_path, &train, &err)) ||
-        (lm_path && fn_landmarks_load(lm_path, lm_scale, &lms, &err)) || fn_cli_open_encoder(&m, &enc, &err)) {
+    if (fn_lfw_pairs_load_max(pairs_path, m.lim.pairs, &test, &err) ||
+        (train_path && fn_lfw_pairs_load_max(train_path, m.lim.pairs, &train, &err)) ||
+        (lm_path && fn_cli_load_landmarks(&m, lm_path, lm_scale, &lms, &err)) || fn_cli_open_encoder(&m, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }

@@ -51,7 +51,7 @@ static int encode_list(gal_args *a, fn_encoder *enc, const fn_image_list *l, con
                        int **ok, int *n_ok, fn_err *err)
 {
     fn_landmarks lms = {0};
-    if (a->lm_path && fn_landmarks_load(a->lm_path, a->lm_scale, &lms, err))
+    if (a->lm_path && fn_cli_load_landmarks(&a->m, a->lm_path, a->lm_scale, &lms, err))
         return -1;
     int n = l->n ? l->n : 1;
     *emb = malloc(sizeof(float) * (size_t)n * enc->dim);
