@@ -3,11 +3,14 @@
 # inputs: what the parsers keep must be what the memory measures, not a multiple of
 # the file (docs/robustness.md, "Memory").  The files are generated into a temporary
 # folder and removed; nothing big is committed.
-#   bench/mem_inputs.sh [FACENET]     (default build/facenet)
-# Prints one line per case: case, file size, exit status, peak RSS, wall time, and the
+#   bench/mem_inputs.sh [BUILD]      (default build: BUILD/facenet, BUILD/bench/bench_pairs)
+# The model.json cases run `facenet info`, the pairs cases the reader alone
+# (bench_pairs).  Prints one line per case: exit status, peak RSS, wall time, and the
 # first line of stderr.
 set -uo pipefail
-FACENET=${1:-build/facenet}
+B=${1:-build}
+FACENET=$B/facenet
+PAIRS=$B/bench/bench_pairs
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -55,8 +58,7 @@ run() { # name, then the command
 ls -l "$T" | awk 'NR > 1 {printf "%-24s %6.1f MB\n", $9, $5 / 1e6}'
 run "model.json 16M numbers" "$FACENET" info --model-json "$T/numbers.json"
 run "  same, --limit raised" "$FACENET" info --model-json "$T/numbers.json" --limit json-values=20000000
-mkdir -p "$T/img"
 for p in pairs-9M-lines pairs-distinct; do
-    run "$p" "$FACENET" evaluate --pairs "$T/$p.txt" --images "$T/img"
-    run "  same, --limit raised" "$FACENET" evaluate --pairs "$T/$p.txt" --images "$T/img" --limit pairs=10000000
+    run "$p" "$PAIRS" "$T/$p.txt"
+    run "  same, limit 10M" "$PAIRS" "$T/$p.txt" 10000000
 done

@@ -3,7 +3,8 @@
  * Memory is what the result keeps: the file is read a line at a time into a fixed
  * buffer, the pair array is sized from the header (checked against the file's size
  * and the caller's limit first), and each distinct image path is stored once, in
- * 64 KiB blocks, found again through an open-addressing hash table. */
+ * 64 KiB blocks, found again through an open-addressing hash table (12 bytes a slot,
+ * at most 3/4 full, dropped once the file is read). */
 #include "io/pairs.h"
 
 #include <stdint.h>
@@ -30,6 +31,7 @@ typedef struct block {
 typedef struct {
     block *blocks;
     const char **slot; /* cap entries, NULL = empty */
+    uint32_t *hash;    /* the slot's string's hash (rehashing and probing touch no string) */
     size_t cap, n;
 } path_store;
 
@@ -42,6 +44,7 @@ static void store_free(path_store *s)
         free(b);
     }
     free(s->slot);
+    free(s->hash);
     free(s);
 }
 
@@ -54,29 +57,38 @@ void fn_lfw_pairs_free(fn_lfw_pairs *p)
     memset(p, 0, sizeof *p);
 }
 
-static uint64_t hash_str(const char *s)
+static uint32_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    h ^= h >> 33; /* FNV's low bits see only the inputs' low bits: mix before masking */
+    h *= 0xff51afd7ed558ccdull;
+    return (uint32_t)(h ^ (h >> 33));
 }
 
 static int store_grow(path_store *s)
 {
     size_t cap = s->cap ? 2 * s->cap : 1024;
     const char **slot = calloc(cap, sizeof *slot);
-    if (!slot)
+    uint32_t *hash = malloc(cap * sizeof *hash);
+    if (!slot || !hash) {
+        free(slot);
+        free(hash);
         return -1;
+    }
     for (size_t i = 0; i < s->cap; i++)
         if (s->slot[i]) {
-            size_t j = hash_str(s->slot[i]) & (cap - 1);
+            size_t j = s->hash[i] & (cap - 1);
             while (slot[j])
                 j = (j + 1) & (cap - 1);
             slot[j] = s->slot[i];
+            hash[j] = s->hash[i];
         }
     free(s->slot);
+    free(s->hash);
     s->slot = slot;
+    s->hash = hash;
     s->cap = cap;
     return 0;
 }
@@ -85,11 +97,12 @@ static int store_grow(path_store *s)
  * of memory. */
 static const char *store_intern(path_store *s, const char *path, size_t len)
 {
-    if (2 * (s->n + 1) > s->cap && store_grow(s))
+    if (4 * (s->n + 1) > 3 * s->cap && store_grow(s)) /* at most 3/4 full */
         return NULL;
-    size_t j = hash_str(path) & (s->cap - 1);
+    const uint32_t h = hash_str(path);
+    size_t j = h & (s->cap - 1);
     for (; s->slot[j]; j = (j + 1) & (s->cap - 1))
-        if (!strcmp(s->slot[j], path))
+        if (s->hash[j] == h && !strcmp(s->slot[j], path))
             return s->slot[j];
     block *b = s->blocks;
     if (!b || BLOCK_BYTES - b->used < len + 1) {
@@ -102,6 +115,7 @@ static const char *store_intern(path_store *s, const char *path, size_t len)
     char *copy = memcpy(b->data + b->used, path, len + 1);
     b->used += len + 1;
     s->n++;
+    s->hash[j] = h;
     return s->slot[j] = copy;
 }
 
@@ -282,7 +296,13 @@ int fn_lfw_pairs_load_max(const char *path, size_t max_pairs, fn_lfw_pairs *out,
         out->n_sets = (int)sets;
         out->per_set = (int)per;
         rc = read_pairs(f, path, (long)total, per, line, out, err);
-        out->n_paths = (int)((path_store *)out->store)->n;
+        path_store *s = out->store;
+        out->n_paths = (int)s->n;
+        free(s->slot); /* the paths stay; finding them again is over */
+        free(s->hash);
+        s->slot = NULL;
+        s->hash = NULL;
+        s->cap = 0;
     }
     fclose(f);
     if (rc)
