@@ -2,7 +2,9 @@
  *  - a FIFO, a character device and a directory given as model, image, pairs or
  *    landmarks file: exit 2 with one clear line, at once (no blocking open);
  *  - a thin JPEG (58384x12, a few hundred bytes) whose padded square would need
- *    10 GB, and a model.json declaring a 1e6x1e6 input: exit 2 before allocating;
+ *    10 GB, a model.json declaring a 1e6x1e6 input, and a 32 MB model.json of 16
+ *    million numbers (1.3 GB once parsed): exit 2 before allocating, and no run's peak
+ *    RSS reaches 100 MB (getrusage of the children);
  *  - every --json line of encode, identify, verify, distance and db is valid JSON
  *    whatever the bytes of the image paths (not UTF-8, quotes, backslashes, control
  *    characters, DEL);
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +136,34 @@ static void test_huge_after_padding(void **state)
     if (rc != 2 || !one_line(err) || !strstr(err, "too large"))
         fail_msg("status %d, stderr: %s", rc, err);
     free(out), free(err);
+
+    /* 16 million numbers in a valid model: counted, refused before cJSON parses them */
+    snprintf(json, sizeof json, "%s", tu_path_in(tmpdir, "numbers.json"));
+    FILE *f = fopen(json, "w");
+    assert_non_null(f);
+    fputs("{\"class_name\": \"Sequential\", \"config\": [{\"class_name\": \"Dense\", \"config\": {\"name\": "
+          "\"d\", \"units\": 2, \"batch_input_shape\": [null, 4]}}], \"junk\": [",
+          f);
+    static char chunk[2 * 100000];
+    for (size_t i = 0; i < sizeof chunk; i += 2)
+        chunk[i] = '0', chunk[i + 1] = ',';
+    for (int i = 0; i < 160; i++)
+        fwrite(chunk, 1, sizeof chunk, f);
+    fputs("0]}", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s info --model-json %s", tu_build("facenet"), json);
+    rc = tu_run(cmd, &out, &err);
+    if (rc != 2 || !one_line(err) || !strstr(err, "16000013 JSON values, more than the limit json-values=") ||
+        !strstr(err, "--limit json-values=N raises it"))
+        fail_msg("status %d, stderr: %s", rc, err);
+    free(out), free(err);
+    unlink(json);
+
+    /* the largest peak of every process this test binary has run so far */
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+    if (ru.ru_maxrss >= 100 * 1024)
+        fail_msg("a refused input still took %ld KB at its peak", ru.ru_maxrss);
 }
 
 static const char *const odd_names[] = {
