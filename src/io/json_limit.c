@@ -3,15 +3,22 @@
 
 #include <string.h>
 
+/* cJSON takes every byte up to 32 for white space */
+static int is_space(char c)
+{
+    return (unsigned char)c <= 32;
+}
+
 static int is_delim(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == ':' || c == '[' || c == ']' ||
-           c == '{' || c == '}' || c == '"';
+    return is_space(c) || c == ',' || c == ':' || c == '[' || c == ']' || c == '{' || c == '}' || c == '"';
 }
 
 size_t fn_json_count_values(const char *text, size_t len)
 {
     size_t n = 0, i = 0;
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark, skipped by cJSON */
+        i = 3;
     while (i < len) {
         char c = text[i];
         if (c == '"') { /* a string: a value, or a key when a ':' follows */
@@ -20,7 +27,7 @@ size_t fn_json_count_values(const char *text, size_t len)
                     i++;
             i++;
             size_t j = i;
-            while (j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
+            while (j < len && is_space(text[j]))
                 j++;
             if (j >= len || text[j] != ':')
                 n++;

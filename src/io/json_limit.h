@@ -19,8 +19,9 @@
 #define FN_JSON_NODE_BYTES 80
 
 /* The values cJSON would create for text[0..len) (keys are not values: cJSON stores
- * them inside the member's node).  Exact for valid JSON; for invalid text an upper
- * bound of what cJSON builds before it gives up. */
+ * them inside the member's node).  Exact for text cJSON accepts as one value (the
+ * model_json fuzz target checks this); otherwise at least what cJSON builds before
+ * it stops. */
 size_t fn_json_count_values(const char *text, size_t len);
 
 /* cJSON_ParseWithLength after the count: more than max_values values is FN_E_LIMIT
