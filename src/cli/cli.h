@@ -46,7 +46,9 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err);
 const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap);
 
 /* Option tables (options.c): one per command, read by the parser and by --help. */
-typedef enum { FN_OPT_FLAG, FN_OPT_STR, FN_OPT_INT, FN_OPT_POSITIVE, FN_OPT_SHARD, FN_OPT_SHAPE, FN_OPT_LIMIT } fn_opt_kind;
+typedef enum {
+    FN_OPT_FLAG, FN_OPT_STR, FN_OPT_INT, FN_OPT_POSITIVE, FN_OPT_SHARD, FN_OPT_SHAPE, FN_OPT_LIMIT
+} fn_opt_kind;
 typedef struct {
     const char *name;   /* long name, without "--" */
     char short_name;    /* 'o', 'h', or 0 */

@@ -39,7 +39,8 @@ int fn_cmd_distance(int argc, char **argv)
         fn_cli_fail("distance: give at least two images (see facenet distance --help)");
         goto out;
     }
-    if ((lm_path && fn_cli_load_landmarks(&a.model, lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
+    if ((lm_path &&
+         fn_cli_load_landmarks(&a.model, lm_path, fn_cli_get_double(&a, "landmark-scale", 1.0), &lms, &err)) ||
         fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
