@@ -6,12 +6,19 @@
  * skipped when a rough upper bound of the arena (activations plus per-layer im2col
  * scratch estimated from the declared kernels) passes 256 MiB: the engine refuses
  * plans only beyond 16 GiB, which is a limit, not a bug, but would exhaust the
- * fuzzer's memory. */
+ * fuzzer's memory.
+ * First, the count that guards the parser (io/json_limit.c) must equal the nodes cJSON
+ * builds whenever cJSON accepts the text: a difference aborts. */
+#include <cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "facenet.h"
 #include "fuzz_util.h"
+#include "io/json_limit.h"
 
 #define PLAN_CAP_FLOATS ((double)(64 << 20))
 
@@ -38,8 +45,36 @@ static double plan_estimate(const fn_net *net)
     return total;
 }
 
+static size_t nodes(const cJSON *j)
+{
+    size_t n = 1;
+    for (const cJSON *c = j->child; c; c = c->next)
+        n += nodes(c);
+    return n;
+}
+
+static void check_count(const uint8_t *data, size_t size)
+{
+    char *t = malloc(size + 1);
+    if (!t)
+        return;
+    memcpy(t, data, size);
+    t[size] = '\0';
+    cJSON *j = cJSON_ParseWithOpts(t, NULL, 1);
+    if (j) {
+        size_t built = nodes(j), counted = fn_json_count_values(t, strlen(t));
+        if (built != counted) {
+            fprintf(stderr, "fuzz_model_json: %zu JSON values counted, cJSON built %zu\n", counted, built);
+            abort();
+        }
+        cJSON_Delete(j);
+    }
+    free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_count(data, size);
     char path[600];
     fuzz_write("model.json", data, size, path, sizeof path);
     fn_load_opts o = {.model_json = path};

@@ -47,7 +47,8 @@ typedef enum {
     FN_E_NOMEM,       /* allocation failed or size overflow */
     FN_E_ARG,         /* bad argument from the caller / user */
     FN_E_DB,          /* gallery database problem */
-    FN_E_NOTFOUND     /* a named thing (identity, layer) does not exist */
+    FN_E_NOTFOUND,    /* a named thing (identity, layer) does not exist */
+    FN_E_LIMIT        /* over a size limit the caller may raise (the message says "the limit NAME=N") */
 } fn_errkind;
 
 typedef struct {
@@ -86,7 +87,18 @@ typedef struct {
      * convolution's output (images of a batch, tiles of rows) over its own threads and
      * keeps OpenBLAS on one thread (openblas_set_num_threads(1): a process-wide setting). */
     int threads;
+    /* Limits on what the model files may ask for, each checked before the memory is
+     * allocated; 0 = the default.  A file over one is FN_E_LIMIT with a message naming
+     * it ("the limit json-values=1000000"); docs/robustness.md lists them all. */
+    size_t max_json_bytes;  /* model.json, or the .h5's model_config: 64 MiB */
+    size_t max_json_values; /* values in that JSON (~80 bytes each once parsed): 1,000,000 */
+    size_t max_layers;      /* layers of the model: 100,000 */
+    size_t max_arena_bytes; /* activation memory of one plan (input size x batch): 4 GiB */
 } fn_load_opts;
+#define FN_DEFAULT_MAX_JSON_BYTES ((size_t)64 << 20)
+#define FN_DEFAULT_MAX_JSON_VALUES ((size_t)1000000)
+#define FN_DEFAULT_MAX_LAYERS ((size_t)100000)
+#define FN_DEFAULT_MAX_ARENA_BYTES ((size_t)4 << 30)
 
 int fn_net_load(const fn_load_opts *opts, fn_net **out, fn_err *err);
 /* DIR/model.json (if present) + DIR/model.h5 */

@@ -4,7 +4,10 @@
  * about 600 runs, a minute or so), and every 40th / 2000th in `facenet detect` of one
  * photo.  Each must end with status 0 or 2 and one line
  * of stderr, and leave no half-made gallery; failures inside libhdf5 are reported
- * by the script but do not fail it.  `make alloc-sweep` runs every allocation.
+ * by the script but do not fail it.  Then the same with the weights sandbox (the CLI's
+ * default for a model the user names: libhdf5 in forked children, whose allocations
+ * the sweep covers too) on a coarser stride: every 16th of ours, every 400th of the
+ * rest.  `make alloc-sweep` runs every allocation.
  * Skipped for sanitizer builds: the LD_PRELOAD shim cannot go before their runtime. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,9 +21,9 @@
 
 #include "lib/testutil.h"
 
-/* sweep.sh on the scenarios given, every own-th allocation of ours and every other-th
- * of the libraries'. */
-static void sweep(const char *scenarios, int own, int other, const char *out_dir)
+/* sweep.sh on the scenarios given (sandbox on or off), every own-th allocation of ours
+ * and every other-th of the libraries'. */
+static void sweep(const char *scenarios, int sandbox, int own, int other, const char *out_dir)
 {
     char *out = NULL, *err = NULL;
     /* a sanitized CLI links its runtime: nothing to sweep there */
@@ -33,9 +36,10 @@ static void sweep(const char *scenarios, int own, int other, const char *out_dir
     if (sanitized)
         skip();
     snprintf(cmd, sizeof cmd,
-             "BUILD='%s' ALLOC_OUT='%s' ALLOC_SCENARIOS='%s' ALLOC_OWN_STRIDE=%d ALLOC_OTHER_STRIDE=%d "
-             "bash tests/alloc/sweep.sh",
-             getenv("FACENET_BUILD") ? getenv("FACENET_BUILD") : "build", tu_build(out_dir), scenarios, own, other);
+             "BUILD='%s' ALLOC_OUT='%s' ALLOC_SCENARIOS='%s' ALLOC_SANDBOX=%d ALLOC_OWN_STRIDE=%d "
+             "ALLOC_OTHER_STRIDE=%d bash tests/alloc/sweep.sh",
+             getenv("FACENET_BUILD") ? getenv("FACENET_BUILD") : "build", tu_build(out_dir), scenarios, sandbox, own,
+             other);
     int rc = tu_run(cmd, &out, &err);
     printf("%s", out ? out : "");
     if (rc != 0)
@@ -48,7 +52,13 @@ static void sweep(const char *scenarios, int own, int other, const char *out_dir
 static void test_alloc_sweep_stride(void **state)
 {
     (void)state;
-    sweep("info embed encode enroll", 4, 200, "alloc-sweep-test");
+    sweep("info embed encode enroll", 0, 4, 200, "alloc-sweep-test");
+}
+
+static void test_alloc_sweep_stride_sandbox(void **state)
+{
+    (void)state;
+    sweep("info embed encode enroll", 1, 16, 400, "alloc-sweep-test-sandbox");
 }
 
 /* face detection and landmarks on one photo: about 30k allocations, mostly libhdf5's
@@ -56,7 +66,7 @@ static void test_alloc_sweep_stride(void **state)
 static void test_alloc_sweep_detect(void **state)
 {
     (void)state;
-    sweep("detect", 40, 2000, "alloc-sweep-detect");
+    sweep("detect", 0, 40, 2000, "alloc-sweep-detect");
 }
 
 int main(void)
@@ -64,6 +74,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_sweep_stride),
         cmocka_unit_test(test_alloc_sweep_detect),
+        cmocka_unit_test(test_alloc_sweep_stride_sandbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

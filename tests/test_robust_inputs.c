@@ -2,18 +2,23 @@
  *  - a FIFO, a character device and a directory given as model, image, pairs or
  *    landmarks file: exit 2 with one clear line, at once (no blocking open);
  *  - a thin JPEG (58384x12, a few hundred bytes) whose padded square would need
- *    10 GB, and a model.json declaring a 1e6x1e6 input: exit 2 before allocating;
+ *    10 GB, a model.json declaring a 1e6x1e6 input, and a 32 MB model.json of 16
+ *    million numbers (1.3 GB once parsed): exit 2 before allocating, and each run's
+ *    peak RSS stays under 100 MB (wait4 of a process that runs just that command);
  *  - every --json line of encode, identify, verify, distance and db is valid JSON
  *    whatever the bytes of the image paths (not UTF-8, quotes, backslashes, control
  *    characters, DEL);
  *  - error messages carry no raw control bytes from names. */
+#define _DEFAULT_SOURCE /* wait4 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -107,6 +112,48 @@ static void write_jpeg(const char *path, int w, int h)
     free(row);
 }
 
+/* A valid model.json whose "junk" array holds chunks x 100,000 zeros + 1. */
+static void write_numbers_model(const char *path, int chunks)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"class_name\": \"Sequential\", \"config\": [{\"class_name\": \"Dense\", \"config\": {\"name\": "
+          "\"d\", \"units\": 2, \"batch_input_shape\": [null, 4]}}], \"junk\": [",
+          f);
+    static char chunk[2 * 100000];
+    for (size_t i = 0; i < sizeof chunk; i += 2)
+        chunk[i] = '0', chunk[i + 1] = ',';
+    for (int i = 0; i < chunks; i++)
+        fwrite(chunk, 1, sizeof chunk, f);
+    fputs("0]}", f);
+    fclose(f);
+}
+
+/* Peak RSS in KB of cmd alone: run from a forked copy of this (small) process, whose
+ * rusage from wait4 covers the processes it waited for. */
+static long peak_kb(const char *cmd)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *out = NULL, *err = NULL;
+        tu_run(cmd, &out, &err);
+        _exit(0);
+    }
+    int status;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+    return ru.ru_maxrss;
+}
+
+static void expect_small_peak(const char *cmd)
+{
+    long kb = peak_kb(cmd);
+    if (kb >= 100 * 1024)
+        fail_msg("%s: peak RSS %ld KB", cmd, kb);
+}
+
 static void test_huge_after_padding(void **state)
 {
     (void)state;
@@ -124,11 +171,13 @@ static void test_huge_after_padding(void **state)
     if (rc != 2 || !one_line(err) || !strstr(err, "would pad to a 58384x58384 square") || !strstr(err, thin))
         fail_msg("status %d, stderr: %s", rc, err);
     free(out), free(err);
+    expect_small_peak(cmd);
     snprintf(cmd, sizeof cmd, "%s distance %s %s", tu_build("facenet"), thin, thin);
     rc = tu_run(cmd, &out, &err);
     if (rc != 2 || !one_line(err) || !strstr(err, "58384x12 image is too thin") || !strstr(err, thin))
         fail_msg("status %d, stderr: %s", rc, err);
     free(out), free(err);
+    expect_small_peak(cmd);
 
     char json[4096];
     snprintf(json, sizeof json, "%s", tu_path_in(tmpdir, "huge.json"));
@@ -140,6 +189,25 @@ static void test_huge_after_padding(void **state)
     if (rc != 2 || !one_line(err) || !strstr(err, "too large"))
         fail_msg("status %d, stderr: %s", rc, err);
     free(out), free(err);
+    expect_small_peak(cmd);
+
+    /* 16 million numbers in a valid model: counted, refused before cJSON parses them */
+    snprintf(json, sizeof json, "%s", tu_path_in(tmpdir, "numbers.json"));
+    write_numbers_model(json, 160);
+    snprintf(cmd, sizeof cmd, "%s info --model-json %s", tu_build("facenet"), json);
+    rc = tu_run(cmd, &out, &err);
+    if (rc != 2 || !one_line(err) || !strstr(err, "16000013 JSON values, more than the limit json-values=") ||
+        !strstr(err, "--limit json-values=N raises it"))
+        fail_msg("status %d, stderr: %s", rc, err);
+    free(out), free(err);
+    expect_small_peak(cmd);
+    /* the measurement does see a parser's memory: 2 M values, limit raised, ~160 MB */
+    write_numbers_model(json, 20);
+    snprintf(cmd, sizeof cmd, "%s info --model-json %s --limit json-values=3000000", tu_build("facenet"), json);
+    long kb = peak_kb(cmd);
+    if (kb < 120 * 1024)
+        fail_msg("parsing 2 M JSON values peaked at only %ld KB", kb);
+    unlink(json);
 }
 
 static const char *const odd_names[] = {

@@ -362,7 +362,7 @@ static void same_as_encode(const char *cwd, const char *extra, const char *img)
     if (!realpath(dlib + strlen("--model "), model))
         fail_msg("no %s", dlib);
     snprintf(dir, sizeof dir, "%s/enc-%d", tmp, (int)strlen(extra));
-    fmt(cmd, sizeof cmd, "cd %s && %s encode --model %s --json %s %s", cwd, fn, model, extra, img);
+    fmt(cmd, sizeof cmd, "cd %s && %s encode --no-detect --model %s --json %s %s", cwd, fn, model, extra, img);
     if (tu_run(cmd, &out, &err))
         fail_msg("%s: %s", cmd, err);
     cJSON *j = cJSON_Parse(out);

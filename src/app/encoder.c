@@ -88,7 +88,7 @@ int fn_encoder_open_opts(fn_encoder *e, const fn_load_opts *opts, const char *pr
     fn_shape os;
     fn_net_output(e->net, 0, &os);
     e->dim = (int)fn_shape_count(&os);
-    e->max_pixels = FN_IMAGE_DEFAULT_MAX_PIXELS;
+    fn_encoder_set_max_pixels(e, 0);
     encoder_fingerprint(e);
     return 0;
 }
@@ -98,6 +98,11 @@ void fn_encoder_close(fn_encoder *e)
     fn_net_free(e->net);
     free(e->batch);
     memset(e, 0, sizeof *e);
+}
+
+void fn_encoder_set_max_pixels(fn_encoder *e, size_t max_pixels)
+{
+    e->max_pixels = e->prof.max_pixels = max_pixels ? max_pixels : FN_IMAGE_DEFAULT_MAX_PIXELS;
 }
 
 size_t fn_encoder_input_floats(const fn_encoder *e)

@@ -44,6 +44,9 @@ int fn_encoder_open_opts(fn_encoder *e, const fn_load_opts *o, const char *profi
 int fn_encoder_open(fn_encoder *e, const char *json, const char *weights, const char *profile,
                     fn_err *err);
 void fn_encoder_close(fn_encoder *e);
+/* Pixels an image may have, decoded and after padding to a square (0: the default,
+ * FN_IMAGE_DEFAULT_MAX_PIXELS); over it is FN_E_LIMIT "the limit pixels=N". */
+void fn_encoder_set_max_pixels(fn_encoder *e, size_t max_pixels);
 size_t fn_encoder_input_floats(const fn_encoder *e);
 /* Decode and preprocess one image (aligned when lm != NULL) into in (input_floats). */
 int fn_encoder_prepare(const fn_encoder *e, const char *path, const double *lm, float *in,

@@ -337,7 +337,7 @@ int fn_preprocess_chip(const fn_profile *p, const fn_image *img, const double *l
     const fn_image *cur = img;
     int rc = 0;
     if (p->pad_to_square != FN_PAD_NONE && cur->w != cur->h) {
-        if ((rc = fn_image_pad_square(cur, p->pad_to_square == FN_PAD_CENTER, &padded, err)))
+        if ((rc = fn_image_pad_square(cur, p->pad_to_square == FN_PAD_CENTER, p->max_pixels, &padded, err)))
             return rc;
         cur = &padded;
     }

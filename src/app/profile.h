@@ -52,6 +52,8 @@ typedef struct {
     int has_template;
     double tmpl[10];  /* valid when has_template; else the default is used */
     fn_align_mode align_mode;
+    size_t max_pixels; /* not from the file: the caller's pixel limit, applied to the padded
+                          square (0: FN_IMAGE_DEFAULT_MAX_PIXELS; fn_encoder_set_max_pixels) */
 } fn_profile;
 
 /* Defaults for an in_h x in_w model (<= 0: unknown, 160x160 is used). */

@@ -20,6 +20,13 @@
 
 enum { FN_EXIT_OK = 0, FN_EXIT_NO = 1, FN_EXIT_ERROR = 2 };
 
+#define FN_CLI_DEFAULT_MAX_RAW_BYTES ((size_t)4 << 30) /* embed --raw */
+
+/* --limit NAME=N: what the input files may ask for (0 = the engine's default). */
+typedef struct {
+    size_t json_bytes, json_values, layers, arena, pixels, pairs, landmarks, raw_bytes;
+} fn_limits;
+
 typedef struct {
     const char *dir;        /* --model DIR */
     const char *json;       /* --model-json FILE */
@@ -28,6 +35,7 @@ typedef struct {
     int arch_only;          /* --model-json without a weights file next to it: load the
                                architecture alone (info) instead of failing */
     int threads;          /* engine threads (encode --threads); 0 = all cores */
+    fn_limits lim;          /* --limit NAME=N */
 } fn_model_args;
 
 /* Load the model the options name; without one: $FACENET_MODEL, then
@@ -43,7 +51,9 @@ int fn_cli_sandbox_default(void);
 const char *fn_cli_model_dir(const fn_model_args *m, char *buf, size_t cap);
 
 /* Option tables (options.c): one per command, read by the parser and by --help. */
-typedef enum { FN_OPT_FLAG, FN_OPT_STR, FN_OPT_INT, FN_OPT_POSITIVE, FN_OPT_SHARD, FN_OPT_SHAPE } fn_opt_kind;
+typedef enum {
+    FN_OPT_FLAG, FN_OPT_STR, FN_OPT_INT, FN_OPT_POSITIVE, FN_OPT_SHARD, FN_OPT_SHAPE, FN_OPT_LIMIT
+} fn_opt_kind;
 typedef struct {
     const char *name;   /* long name, without "--" */
     char short_name;    /* 'o', 'h', or 0 */
@@ -91,6 +101,18 @@ double fn_cli_get_double(const fn_cli_args *a, const char *name, double dflt);
 int fn_cli_values(const fn_cli_args *a, const char *name, const char **out, int cap);
 int fn_cli_parse_shard(const char *s, int *k, int *n);
 int fn_cli_parse_shape(const char *s, fn_shape *out);
+/* "NAME=N" (N with an optional k, M or G: times 1024, 1024^2, 1024^3) into lim. */
+int fn_cli_parse_limit(const char *s, fn_limits *lim);
+/* The limits --limit can set: name, default, what it bounds (ends with a NULL name). */
+typedef struct {
+    const char *name;
+    size_t offset; /* in fn_limits */
+    size_t dflt;
+    const char *what;
+} fn_cli_limit;
+extern const fn_cli_limit fn_cli_limits[];
+/* Landmarks (--landmarks FILE) read under the --limit landmarks. */
+int fn_cli_load_landmarks(const fn_model_args *m, const char *path, double scale, fn_landmarks *lm, fn_err *err);
 
 /* Print "facenet: <message>" on stderr; returns FN_EXIT_ERROR. */
 int fn_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -77,7 +77,7 @@ int fn_cmd_detect(int argc, char **argv)
         fn_image img = {0};
         fn_err e2 = {0};
         char name[2 * PATH_MAX];
-        if (fn_faces_detect_file(src.det, l.path[i], 0, &img, &fl, &e2)) {
+        if (fn_faces_detect_file(src.det, l.path[i], a.model.lim.pixels, &img, &fl, &e2)) {
             fn_cli_fail("%s (skipped)", e2.msg);
             n_bad++;
             if (json) {

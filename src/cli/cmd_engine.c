@@ -91,15 +91,14 @@ int fn_cmd_info(int argc, char **argv)
     return FN_EXIT_OK;
 }
 
-#define FN_MAX_RAW_BYTES ((size_t)4 << 30)
-
-static int read_floats(const char *path, size_t per, float **out, int *n, fn_err *err)
+static int read_floats(const char *path, size_t per, size_t max_bytes, float **out, int *n, fn_err *err)
 {
     char *buf;
     size_t bytes, one;
     if (per == 0 || fn_mul_size(per, sizeof(float), &one))
         return fn_fail(err, FN_E_SHAPE, "%s: input shape too large", path);
-    if (fn_read_file(path, FN_MAX_RAW_BYTES, &buf, &bytes, err))
+    if (fn_read_file_limit(path, max_bytes ? max_bytes : FN_CLI_DEFAULT_MAX_RAW_BYTES, "raw-bytes", &buf, &bytes,
+                           err))
         return -1;
     if (bytes == 0 || bytes % one || bytes / one > 65536) {
         free(buf);
@@ -227,7 +226,7 @@ int fn_cmd_embed(int argc, char **argv)
     for (int f = 0; f < nfiles; f++) {
         float *data = NULL;
         int n = 0;
-        if (read_floats(files[f], fn_shape_count(&in), &data, &n, &err) ||
+        if (read_floats(files[f], fn_shape_count(&in), m.lim.raw_bytes, &data, &n, &err) ||
             fn_net_run(net, data, n, &in, &err)) {
             rc = fn_cli_fail_err(&err);
             free(data);

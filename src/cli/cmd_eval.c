@@ -178,8 +178,9 @@ int fn_cmd_evaluate(int argc, char **argv)
     float *dist = NULL, *tdist = NULL;
     int *row = NULL, *same = NULL, *tsame = NULL, *label = NULL;
     int rc = FN_EXIT_ERROR, nu = 0, n_no_face = 0;
-    if ((plot && fn_plot_check_path(plot, &err)) || fn_lfw_pairs_load(pairs_path, &test, &err) ||
-        (train_path && fn_lfw_pairs_load(train_path, &train, &err)) || fn_cli_open_encoder(&m, &enc, &err)) {
+    if ((plot && fn_plot_check_path(plot, &err)) || fn_lfw_pairs_load_max(pairs_path, m.lim.pairs, &test, &err) ||
+        (train_path && fn_lfw_pairs_load_max(train_path, m.lim.pairs, &train, &err)) ||
+        fn_cli_open_encoder(&m, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
     }

@@ -25,9 +25,16 @@ int fn_cli_fail(const char *fmt, ...)
     return FN_EXIT_ERROR;
 }
 
+/* An FN_E_LIMIT message names the limit ("... the limit NAME=N"): say how to raise it. */
 int fn_cli_fail_err(const fn_err *err)
 {
-    return fn_cli_fail("%s", err->msg[0] ? err->msg : "unknown error");
+    const char *msg = err->msg[0] ? err->msg : "unknown error", *at = strstr(msg, "the limit ");
+    if (err->kind == FN_E_LIMIT && at) {
+        at += strlen("the limit ");
+        int n = (int)strcspn(at, "=");
+        return fn_cli_fail("%s; --limit %.*s=N raises it", msg, n, at);
+    }
+    return fn_cli_fail("%s", msg);
 }
 
 static int has_model(const char *dir)
@@ -162,6 +169,14 @@ int fn_cli_sandbox_default(void)
     return on && *on && strcmp(on, "0") && !(off && *off && strcmp(off, "0"));
 }
 
+static void apply_limits(const fn_model_args *m, fn_load_opts *o)
+{
+    o->max_json_bytes = m->lim.json_bytes;
+    o->max_json_values = m->lim.json_values;
+    o->max_layers = m->lim.layers;
+    o->max_arena_bytes = m->lim.arena;
+}
+
 int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
 {
     char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
@@ -173,7 +188,13 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
         w = NULL;
     fn_load_opts o = {.model_json = j, .weights = w, .no_fuse = m->no_fuse, .threads = m->threads};
     sandbox_policy(m, &o);
+    apply_limits(m, &o);
     return fn_net_load(&o, net, err);
+}
+
+int fn_cli_load_landmarks(const fn_model_args *m, const char *path, double scale, fn_landmarks *lm, fn_err *err)
+{
+    return fn_landmarks_load_max(path, scale, m->lim.landmarks, lm, err);
 }
 
 /* Length of the valid UTF-8 sequence at p (1-4), or 0: no overlong forms, no UTF-16
@@ -282,5 +303,9 @@ int fn_cli_open_encoder(const fn_model_args *m, fn_encoder *enc, fn_err *err)
         return -1;
     fn_load_opts o = {.model_json = j, .weights = w, .threads = m->threads};
     sandbox_policy(m, &o);
-    return fn_encoder_open_opts(enc, &o, prof, err);
+    apply_limits(m, &o);
+    if (fn_encoder_open_opts(enc, &o, prof, err))
+        return -1;
+    fn_encoder_set_max_pixels(enc, m->lim.pixels);
+    return 0;
 }

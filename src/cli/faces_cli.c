@@ -68,7 +68,7 @@ int fn_face_source_open(const fn_cli_args *a, fn_pick pick, int batch, fn_face_s
     s->lm_path = arg_has(a, "landmarks") ? fn_cli_str(a, "landmarks") : NULL;
     if (s->lm_path) {
         double scale = fn_cli_get_double(a, "landmark-scale", 1.0);
-        if (fn_landmarks_load(s->lm_path, scale, &s->lms, &err))
+        if (fn_cli_load_landmarks(&a->model, s->lm_path, scale, &s->lms, &err))
             return fn_cli_fail_err(&err);
         return 0; /* the landmarks say where the face is */
     }

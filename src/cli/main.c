@@ -15,6 +15,10 @@ static void usage(FILE *f)
                "images: files, folders (recursive, sorted; .jpg .jpeg .png) and @LIST files;\n"
                "  the faces in them are detected and aligned (--no-detect: each image is a face crop)\n"
                "--json prints one JSON object per line\n"
+               "--limit NAME=N (every command) moves a limit on what input files may ask for:\n ");
+    for (const fn_cli_limit *l = fn_cli_limits; l->name; l++)
+        fprintf(f, "%s %s", l == fn_cli_limits ? "" : ",", l->name);
+    fprintf(f, "\n  (defaults and meanings: facenet <command> --help)\n"
                "exit status: 0 success (verify: same person), 1 verify: different person,\n"
                "             2 error, or some image could not be read (the others are answered)\n");
 }

@@ -9,10 +9,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/image.h"
+#include "io/pairs.h"
 
 #define IMAGES "IMG|DIR|@LIST"
 #define LANDMARKS                                                                                          \
@@ -133,6 +137,25 @@ static const fn_cli_opt model_opts[] = {
     {"threads", 0, FN_OPT_INT, "N", 1, 1024, "threads of the forward pass (default: all cores)"},
     END,
 };
+static const fn_cli_opt limit_opt[] = {
+    {"limit", 0, FN_OPT_LIMIT, "NAME=N", 0, 0, "raise (or lower) one of the limits below (repeatable)"},
+    END,
+};
+const fn_cli_limit fn_cli_limits[] = {
+    {"json-bytes", offsetof(fn_limits, json_bytes), FN_DEFAULT_MAX_JSON_BYTES,
+     "bytes of model.json, or of the .h5's model_config"},
+    {"json-values", offsetof(fn_limits, json_values), FN_DEFAULT_MAX_JSON_VALUES,
+     "values in that JSON (about 80 bytes each once parsed)"},
+    {"layers", offsetof(fn_limits, layers), FN_DEFAULT_MAX_LAYERS, "layers of a model"},
+    {"arena", offsetof(fn_limits, arena), FN_DEFAULT_MAX_ARENA_BYTES,
+     "bytes of activation memory for one batch"},
+    {"pixels", offsetof(fn_limits, pixels), FN_IMAGE_DEFAULT_MAX_PIXELS,
+     "pixels of an image, decoded and padded to a square"},
+    {"pairs", offsetof(fn_limits, pairs), FN_PAIRS_DEFAULT_MAX, "pairs a pairs file announces"},
+    {"landmarks", offsetof(fn_limits, landmarks), FN_LANDMARKS_DEFAULT_MAX, "entries of a landmarks file"},
+    {"raw-bytes", offsetof(fn_limits, raw_bytes), FN_CLI_DEFAULT_MAX_RAW_BYTES, "bytes of an embed --raw file"},
+    {NULL, 0, 0, NULL},
+};
 static const fn_cli_opt help_opt[] = {
     {"help", 'h', FN_OPT_FLAG, NULL, 0, 0, "show this help and exit"},
     END,
@@ -191,7 +214,11 @@ void fn_cli_print_help(const fn_cli_command *c, FILE *f)
     print_opts(f, c->opts);
     fprintf(f, "\nmodel options (default: $FACENET_MODEL, then the installed or built default model):\n");
     print_opts(f, model_opts);
+    print_opts(f, limit_opt);
     print_opts(f, help_opt);
+    fprintf(f, "\nlimits (--limit NAME=N; N may end in k, M or G for 1024, 1024^2, 1024^3):\n");
+    for (const fn_cli_limit *l = fn_cli_limits; l->name; l++)
+        fprintf(f, "  %-12s %12zu  %s\n", l->name, l->dflt, l->what);
     if (strstr(c->synopsis, "IMG"))
         fprintf(f, "\nimages: files, folders (recursive, sorted; .jpg .jpeg .png) and @LIST files (one path a line)");
     fprintf(f, "\nexit status: 0 success (verify: same person), 1 verify: different person,\n"
@@ -232,6 +259,16 @@ static int check_value(const char *cmd, const fn_cli_opt *o, const char *v)
         fprintf(stderr, "facenet %s: --%s: '%s' is not of the form HxWxC\n", cmd, o->name, v);
         return -1;
     }
+    case FN_OPT_LIMIT: {
+        fn_limits lim;
+        if (!fn_cli_parse_limit(v, &lim))
+            return 0;
+        fprintf(stderr, "facenet %s: --%s: '%.60s' is not NAME=N with N > 0 and NAME one of", cmd, o->name, v);
+        for (const fn_cli_limit *l = fn_cli_limits; l->name; l++)
+            fprintf(stderr, " %s", l->name);
+        fprintf(stderr, "\n");
+        return -1;
+    }
     default:
         return 0;
     }
@@ -252,6 +289,28 @@ int fn_cli_parse_shard(const char *v, int *k, int *n)
         return -1;
     *k = (int)kk, *n = (int)nn;
     return 0;
+}
+
+int fn_cli_parse_limit(const char *s, fn_limits *lim)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq[1] < '0' || eq[1] > '9')
+        return -1;
+    for (const fn_cli_limit *l = fn_cli_limits; l->name; l++) {
+        if (strlen(l->name) != (size_t)(eq - s) || strncmp(s, l->name, (size_t)(eq - s)))
+            continue;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(eq + 1, &end, 10);
+        int shift = *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+        if (shift)
+            end++;
+        if (errno || *end || v == 0 || v > (SIZE_MAX >> shift))
+            return -1;
+        *(size_t *)((char *)lim + l->offset) = (size_t)v << shift;
+        return 0;
+    }
+    return -1;
 }
 
 int fn_cli_parse_shape(const char *s, fn_shape *out)
@@ -276,8 +335,8 @@ int fn_cli_parse_shape(const char *s, fn_shape *out)
 /* The table entry for long option number i over the command's, model and help tables. */
 static const fn_cli_opt *nth_opt(const fn_cli_command *c, int i)
 {
-    const fn_cli_opt *tables[3] = {c->opts, model_opts, help_opt};
-    for (int t = 0; t < 3; t++)
+    const fn_cli_opt *tables[4] = {c->opts, model_opts, limit_opt, help_opt};
+    for (int t = 0; t < 4; t++)
         for (const fn_cli_opt *o = tables[t]; o->name; o++)
             if (i-- == 0)
                 return o;
@@ -358,6 +417,8 @@ int fn_cli_parse(const char *name, int argc, char **argv, fn_cli_args *a)
             a->model.no_fuse = 1;
         else if (!strcmp(o->name, "threads"))
             a->model.threads = atoi(optarg); /* range-checked above */
+        else if (!strcmp(o->name, "limit"))
+            fn_cli_parse_limit(optarg, &a->model.lim); /* checked above */
         a->ev[a->n_ev].opt = o;
         a->ev[a->n_ev++].val = optarg;
     }

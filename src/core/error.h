@@ -22,7 +22,8 @@ typedef enum {
     FN_E_NOMEM,     /* allocation failed or size overflow */
     FN_E_ARG,       /* bad argument from the caller / user */
     FN_E_DB,        /* gallery database problem */
-    FN_E_NOTFOUND   /* a named thing (identity, layer) does not exist */
+    FN_E_NOTFOUND,  /* a named thing (identity, layer) does not exist */
+    FN_E_LIMIT      /* over a size limit the caller may raise (the message says "the limit NAME=N") */
 } fn_errkind;
 
 typedef struct {

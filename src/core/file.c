@@ -29,6 +29,12 @@ int fn_open_regular(const char *path, fn_err *err)
 
 int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, fn_err *err)
 {
+    return fn_read_file_limit(path, max_bytes, NULL, data, len, err);
+}
+
+int fn_read_file_limit(const char *path, size_t max_bytes, const char *limit_name, char **data, size_t *len,
+                       fn_err *err)
+{
     *data = NULL;
     *len = 0;
     int fd = fn_open_regular(path, err);
@@ -46,6 +52,9 @@ int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, f
     }
     if (st.st_size < 0 || (unsigned long long)st.st_size > max_bytes) {
         fclose(f);
+        if (limit_name)
+            return fn_fail(err, FN_E_LIMIT, "%s: file is %lld bytes, more than the limit %s=%zu", path,
+                           (long long)st.st_size, limit_name, max_bytes);
         return fn_fail(err, FN_E_FORMAT, "%s: file is %lld bytes, more than the %zu allowed", path,
                        (long long)st.st_size, max_bytes);
     }

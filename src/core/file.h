@@ -11,6 +11,10 @@
  * *len).  A missing or unreadable file is FN_E_IO, a file over max_bytes FN_E_FORMAT;
  * every message starts with the path. */
 int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, fn_err *err);
+/* The same, but a file over max_bytes is FN_E_LIMIT "... more than the limit
+ * LIMIT_NAME=MAX_BYTES": a limit the caller lets the user raise. */
+int fn_read_file_limit(const char *path, size_t max_bytes, const char *limit_name, char **data, size_t *len,
+                       fn_err *err);
 
 /* Open path for reading only if it is a regular file: a FIFO, device, socket or
  * directory is FN_E_IO "not a regular file" at once (the open does not block on a

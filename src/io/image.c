@@ -60,10 +60,12 @@ static int check_dims(unsigned long w, unsigned long h, size_t max_pixels, const
         max_pixels = FN_IMAGE_DEFAULT_MAX_PIXELS;
     if (w == 0 || h == 0)
         return fn_fail(err, FN_E_FORMAT, "%s: image has zero size (%lux%lu)", name, w, h);
-    if (w > INT_MAX / 3 || h > INT_MAX / 3 || (unsigned long long)w * h > max_pixels)
-        return fn_fail(err, FN_E_UNSUPPORTED,
-                       "%s: image is %lux%lu pixels, more than the limit of %zu pixels", name, w,
-                       h, max_pixels);
+    if (w > INT_MAX / 3 || h > INT_MAX / 3)
+        return fn_fail(err, FN_E_UNSUPPORTED, "%s: image is %lux%lu pixels, wider or taller than %d", name, w, h,
+                       INT_MAX / 3);
+    if ((unsigned long long)w * h > max_pixels)
+        return fn_fail(err, FN_E_LIMIT, "%s: image is %lux%lu pixels, more than the limit pixels=%zu", name, w, h,
+                       max_pixels);
     return 0;
 }
 
@@ -481,7 +483,7 @@ int fn_image_resize(const fn_image *src, int w, int h, fn_resize_method m, fn_im
     return 0;
 }
 
-int fn_image_pad_square(const fn_image *src, int center, fn_image *dst, fn_err *err)
+int fn_image_pad_square(const fn_image *src, int center, size_t max_pixels, fn_image *dst, fn_err *err)
 {
     dst->w = dst->h = 0;
     dst->rgb = NULL;
@@ -491,10 +493,11 @@ int fn_image_pad_square(const fn_image *src, int center, fn_image *dst, fn_err *
     int diff = side - (src->w < src->h ? src->w : src->h);
     /* A thin image pads to a huge square (a 58384x12 JPEG of 143 bytes would ask for
      * 10 GB): the padded square is held to the same pixel limit as a decoded image. */
-    if ((size_t)side * (size_t)side > FN_IMAGE_DEFAULT_MAX_PIXELS)
-        return fn_fail(err, FN_E_FORMAT,
-                       "image %dx%d would pad to a %dx%d square, more than the %zu-pixel limit", src->w,
-                       src->h, side, side, (size_t)FN_IMAGE_DEFAULT_MAX_PIXELS);
+    if (max_pixels == 0)
+        max_pixels = FN_IMAGE_DEFAULT_MAX_PIXELS;
+    if ((size_t)side * (size_t)side > max_pixels)
+        return fn_fail(err, FN_E_LIMIT, "image %dx%d would pad to a %dx%d square, more than the limit pixels=%zu",
+                       src->w, src->h, side, side, max_pixels);
     /* face-api appends Math.round(diff * 0.5) and prepends the remainder. */
     int before = center ? diff - (diff + 1) / 2 : 0;
     int ox = src->w < side ? before : 0;

@@ -67,6 +67,6 @@ int fn_image_resize(const fn_image *src, int w, int h, fn_resize_method m, fn_im
  * center == 0: all padding at the bottom/right.
  * center != 0: face-api's padToSquare(img, true): round(diff / 2) rows or
  *              columns appended at the bottom/right, the rest prepended. */
-int fn_image_pad_square(const fn_image *src, int center, fn_image *dst, fn_err *err);
+int fn_image_pad_square(const fn_image *src, int center, size_t max_pixels, fn_image *dst, fn_err *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/json_limit.h"
 #include "io/keras_lambda.h"
 #include "io/keras_model.h"
 
@@ -199,15 +200,14 @@ void fn_keras_model_free(fn_keras_model *m)
     memset(m, 0, sizeof *m);
 }
 
-int fn_keras_parse(const char *json_text, const char *src, fn_keras_model *m, fn_err *err)
+int fn_keras_parse(const char *json_text, size_t len, const fn_keras_limits *lim, const char *src,
+                   fn_keras_model *m, fn_err *err)
 {
     memset(m, 0, sizeof *m);
-    m->doc = cJSON_Parse(json_text);
-    if (!m->doc) {
-        const char *at = cJSON_GetErrorPtr();
-        long off = at && at >= json_text ? (long)(at - json_text) : -1;
-        return fn_fail(err, FN_E_FORMAT, "%s: not valid JSON (error near byte %ld)", src, off);
-    }
+    size_t max_values = lim && lim->max_values ? lim->max_values : FN_KERAS_DEFAULT_MAX_VALUES;
+    size_t max_layers = lim && lim->max_layers ? lim->max_layers : FN_KERAS_DEFAULT_MAX_LAYERS;
+    if (!(m->doc = fn_json_parse_limited(json_text, len, max_values, "json-values", src, err)))
+        return -1;
     m->extra = cJSON_CreateArray();
     m->input_names = calloc(FN_KERAS_MAX_IO, sizeof *m->input_names);
     m->output_names = calloc(FN_KERAS_MAX_IO, sizeof *m->output_names);
@@ -220,6 +220,12 @@ int fn_keras_parse(const char *json_text, const char *src, fn_keras_model *m, fn
     int rc = -1;
     if (!cls || !cfg) {
         fn_fail(err, FN_E_FORMAT, "%s: not a Keras model (no class_name/config at the top)", src);
+        goto out;
+    }
+    const cJSON *layers = cJSON_IsArray(cfg) ? cfg : cJSON_GetObjectItemCaseSensitive(cfg, "layers");
+    size_t n_layers = cJSON_IsArray(layers) ? (size_t)cJSON_GetArraySize(layers) : 0;
+    if (n_layers > max_layers) {
+        fn_fail(err, FN_E_LIMIT, "%s: %zu layers, more than the limit layers=%zu", src, n_layers, max_layers);
         goto out;
     }
     const char *kv = json_str(m->doc, "keras_version"), *be = json_str(m->doc, "backend");

@@ -35,8 +35,19 @@ typedef struct {
     const char **input_names, **output_names;
 } fn_keras_model;
 
-/* Parse json_text; src names the file in messages.  On failure *m is left empty. */
-int fn_keras_parse(const char *json_text, const char *src, fn_keras_model *m, fn_err *err);
+/* Limits on a config, checked before the parser allocates (FN_E_LIMIT, the message
+ * names the limit).  The text's size is the caller's to limit. */
+#define FN_KERAS_DEFAULT_MAX_VALUES ((size_t)1000000) /* JSON values: ~80 MB of cJSON nodes */
+#define FN_KERAS_DEFAULT_MAX_LAYERS 100000
+typedef struct {
+    size_t max_values; /* values in the JSON text (json-values); 0: the default */
+    size_t max_layers; /* layers of the model (layers); 0: the default */
+} fn_keras_limits;
+
+/* Parse json_text (len bytes); src names the file in messages; lim may be NULL (the
+ * defaults).  On failure *m is left empty. */
+int fn_keras_parse(const char *json_text, size_t len, const fn_keras_limits *lim, const char *src,
+                   fn_keras_model *m, fn_err *err);
 void fn_keras_model_free(fn_keras_model *m);
 /* Layer i: if it is a Lambda, recognise it (sets op and config); an unknown Lambda is
  * an error naming the layer.  Separate from parsing so the graph builder reports

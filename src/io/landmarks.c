@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 /* Far above any real landmark file (LFW's is 150 KB). */
-#define MAX_FILE_BYTES ((size_t)256 << 20)
 
 void fn_landmarks_free(fn_landmarks *lm)
 {
@@ -118,13 +117,30 @@ static int parse_line(const char *s, const char *e, double scale, fn_landmark_en
     return 0;
 }
 
-int fn_landmarks_parse(const char *text, size_t len, const char *name, double scale,
-                       fn_landmarks *lm, fn_err *err)
+/* Lines that hold an entry (not empty, not a comment): counted before allocating. */
+static size_t count_entries(const char *p, const char *end)
+{
+    size_t n = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        n += e > p && *p != '#' && !(e - p == 1 && *p == '\r');
+        p = nl ? nl + 1 : end;
+    }
+    return n;
+}
+
+static int parse_max(const char *text, size_t len, const char *name, double scale, size_t max_entries,
+                     fn_landmarks *lm, fn_err *err)
 {
     lm->items = NULL;
     lm->n = 0;
     if (!(scale > 0) || !isfinite(scale))
         return fn_fail(err, FN_E_ARG, "%s: landmark scale must be positive, got %g", name, scale);
+    size_t want = count_entries(text, text + len);
+    if (want > max_entries)
+        return fn_fail(err, FN_E_LIMIT, "%s: %zu entries, more than the limit landmarks=%zu", name, want,
+                       max_entries);
     size_t cap = 0;
     const char *p = text, *end = text + len;
     long line = 0;
@@ -138,6 +154,8 @@ int fn_landmarks_parse(const char *text, size_t len, const char *name, double sc
         if (le > p && *p != '#') {
             if (lm->n == cap) {
                 size_t ncap = cap ? cap * 2 : 256, bytes;
+                if (ncap > want)
+                    ncap = want;
                 fn_landmark_entry *ni;
                 if (fn_mul_size(ncap, sizeof *ni, &bytes) || !(ni = realloc(lm->items, bytes))) {
                     fn_landmarks_free(lm);
@@ -173,17 +191,28 @@ int fn_landmarks_parse(const char *text, size_t len, const char *name, double sc
     return 0;
 }
 
-int fn_landmarks_load(const char *path, double scale, fn_landmarks *lm, fn_err *err)
+int fn_landmarks_parse(const char *text, size_t len, const char *name, double scale, fn_landmarks *lm,
+                       fn_err *err)
+{
+    return parse_max(text, len, name, scale, FN_LANDMARKS_DEFAULT_MAX, lm, err);
+}
+
+int fn_landmarks_load_max(const char *path, double scale, size_t max_entries, fn_landmarks *lm, fn_err *err)
 {
     lm->items = NULL;
     lm->n = 0;
     char *buf;
     size_t len;
-    if (fn_read_file(path, MAX_FILE_BYTES, &buf, &len, err))
+    if (fn_read_file(path, FN_LANDMARKS_MAX_FILE_BYTES, &buf, &len, err))
         return -1;
-    int rc = fn_landmarks_parse(buf, len, path, scale, lm, err);
+    int rc = parse_max(buf, len, path, scale, max_entries ? max_entries : FN_LANDMARKS_DEFAULT_MAX, lm, err);
     free(buf);
     return rc;
+}
+
+int fn_landmarks_load(const char *path, double scale, fn_landmarks *lm, fn_err *err)
+{
+    return fn_landmarks_load_max(path, scale, 0, lm, err);
 }
 
 const double *fn_landmarks_find(const fn_landmarks *lm, const char *relpath)

@@ -32,8 +32,16 @@ typedef struct {
     size_t n;
 } fn_landmarks;
 
+/* Entries a file may hold unless the caller allows more (LFW's has 13,233), and its
+ * size: a file over either is FN_E_LIMIT ("the limit landmarks=N"), refused before the
+ * entries are allocated.  Each entry costs about 110 bytes plus its path. */
+#define FN_LANDMARKS_DEFAULT_MAX ((size_t)1000000)
+#define FN_LANDMARKS_MAX_FILE_BYTES ((size_t)256 << 20)
+
 /* Read a landmarks file.  Duplicate paths are an error. */
 int fn_landmarks_load(const char *path, double scale, fn_landmarks *lm, fn_err *err);
+/* The same with a limit on its entries (0: FN_LANDMARKS_DEFAULT_MAX). */
+int fn_landmarks_load_max(const char *path, double scale, size_t max_entries, fn_landmarks *lm, fn_err *err);
 
 /* Same from a buffer (need not be NUL-terminated); `name` names it in errors. */
 int fn_landmarks_parse(const char *text, size_t len, const char *name, double scale,

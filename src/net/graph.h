@@ -50,6 +50,7 @@ struct fn_net {
     size_t scratch_stride;     /* floats of scratch per thread */
     float *arena;
     size_t arena_cap;
+    size_t max_arena_bytes;    /* fn_load_opts.max_arena_bytes resolved */
 };
 
 /* graph.c */

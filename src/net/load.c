@@ -27,14 +27,13 @@
 #include "io/keras_weights.h"
 #include "net/graph.h"
 
-#define FN_MAX_JSON_BYTES ((size_t)256 << 20)
+#define OR_DEFAULT(v, d) ((v) ? (v) : (d))
 
-static int read_text(const char *path, char **out, fn_err *err)
+static int read_text(const char *path, size_t max_bytes, char **out, size_t *len, fn_err *err)
 {
-    size_t len;
-    if (fn_read_file(path, FN_MAX_JSON_BYTES, out, &len, err))
+    if (fn_read_file_limit(path, max_bytes, "json-bytes", out, len, err))
         return -1;
-    if (len == 0) {
+    if (*len == 0) {
         free(*out);
         *out = NULL;
         return fn_fail(err, FN_E_FORMAT, "%s: file is empty", path);
@@ -42,17 +41,28 @@ static int read_text(const char *path, char **out, fn_err *err)
     return 0;
 }
 
-/* Phase 1: the model's JSON text, from model.json or from the weights file. */
-static int model_text(const fn_load_opts *o, char **text, const char **src, fn_err *err)
+/* Phase 1: the model's JSON text, from model.json or from the weights file (where
+ * libhdf5 caps one string at FN_H5_MAX_STRLEN before json-bytes is checked). */
+static int model_text(const fn_load_opts *o, char **text, size_t *len, const char **src, fn_err *err)
 {
+    const size_t max = OR_DEFAULT(o->max_json_bytes, FN_DEFAULT_MAX_JSON_BYTES);
     *src = o->model_json;
     if (o->model_json)
-        return read_text(o->model_json, text, err);
+        return read_text(o->model_json, max, text, len, err);
     if (!o->weights)
         return fn_fail(err, FN_E_ARG, "no model given");
     *src = o->weights;
-    return o->sandbox ? fn_h5_config_sandboxed(o->weights, o->sandbox_timeout_s, text, err)
-                      : fn_keras_h5_config(o->weights, text, err);
+    if (o->sandbox ? fn_h5_config_sandboxed(o->weights, o->sandbox_timeout_s, text, err)
+                   : fn_keras_h5_config(o->weights, text, err))
+        return -1;
+    *len = strlen(*text);
+    if (*len > max) {
+        free(*text);
+        *text = NULL;
+        return fn_fail(err, FN_E_LIMIT, "%s: model_config is %zu bytes, more than the limit json-bytes=%zu",
+                       o->weights, *len, max);
+    }
+    return 0;
 }
 
 static int prepare_layers(fn_net *net, fn_err *err)
@@ -95,12 +105,15 @@ static void hash_weights(const fn_net *net, fn_hash *h)
 int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
 {
     char *text = NULL;
+    size_t len = 0;
     const char *src;
     *out = NULL;
-    if (model_text(o, &text, &src, err)) /* 1 */
+    if (model_text(o, &text, &len, &src, err)) /* 1 */
         return -1;
     fn_keras_model model;
-    int rc = fn_keras_parse(text, src, &model, err);
+    const fn_keras_limits lim = {OR_DEFAULT(o->max_json_values, FN_DEFAULT_MAX_JSON_VALUES),
+                                 OR_DEFAULT(o->max_layers, FN_DEFAULT_MAX_LAYERS)};
+    int rc = fn_keras_parse(text, len, &lim, src, &model, err);
     free(text);
     if (rc)
         return -1;
@@ -109,6 +122,7 @@ int fn_net_load(const fn_load_opts *o, fn_net **out, fn_err *err)
         fn_keras_model_free(&model);
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     }
+    net->max_arena_bytes = OR_DEFAULT(o->max_arena_bytes, FN_DEFAULT_MAX_ARENA_BYTES);
     if (model.source) {
         net->source = model.source;
         model.source = NULL;

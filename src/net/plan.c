@@ -19,7 +19,6 @@
 #include "net/graph.h"
 
 #define FN_ALIGN_FLOATS 16                   /* 64-byte aligned buffers */
-#define FN_MAX_ARENA_BYTES ((size_t)16 << 30) /* refuse plans beyond 16 GiB */
 
 static int executed(const fn_layer *L)
 {
@@ -221,8 +220,10 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
     if (fn_mul_size(stride, (size_t)(net->threads > 1 ? net->threads : 1), &all_scratch))
         return fn_fail(err, FN_E_NOMEM, "scratch of %zu values x %d threads is too large", stride, net->threads);
     size_t need = total + all_scratch;
-    if (need > FN_MAX_ARENA_BYTES / sizeof(float))
-        return fn_fail(err, FN_E_NOMEM, "planned memory of %zu MiB is too large", need * sizeof(float) >> 20);
+    const size_t max_arena = net->max_arena_bytes ? net->max_arena_bytes : FN_DEFAULT_MAX_ARENA_BYTES;
+    if (need > max_arena / sizeof(float))
+        return fn_fail(err, FN_E_LIMIT, "planned memory of %zu MiB for batch %d is too large: more than the limit "
+                       "arena=%zu (bytes)", need * sizeof(float) >> 20, n, max_arena);
     if (need > net->arena_cap) {
         free(net->arena);
         net->arena = NULL;

@@ -16,7 +16,12 @@
  *                               h libhdf5, s SQLite, i libjpeg/libpng, j cJSON,
  *                               b OpenBLAS, o anything else.  The sweep uses it to
  *                               fail every allocation of our own code and a stride
- *                               of the rest.
+ *                               of the rest.  A forked child that ends with _exit
+ *                               (the weights sandbox) writes its own map to F.PID.
+ *
+ * A forked child inherits the count: with FACENET_FAIL_ALLOC=i the i-th allocation
+ * of the parent fails, and so does the child's i-th (counted from main, through the
+ * fork) if the child makes that many.
  *
  * Counting starts when main starts (the shim wraps __libc_start_main), so library
  * constructors (OpenBLAS's thread pool) are not counted.  Allocations of every thread
@@ -33,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);
@@ -177,6 +183,33 @@ static void write_count(void)
         dump(map_file, owner_map, (size_t)(n < MAP_CAP ? n : MAP_CAP));
 }
 
+static pid_t main_pid;
+
+/* A forked child (the weights sandbox) leaves with _exit, past atexit: its map goes to
+ * MAP_FILE.PID.  Only async-signal-safe calls. */
+void _exit(int status)
+{
+    if (map_file && main_pid && getpid() != main_pid) {
+        char path[4200], num[16];
+        int k = 0;
+        for (long p = getpid(); p > 0 && k < 15; p /= 10)
+            num[k++] = (char)('0' + p % 10);
+        size_t len = strlen(map_file);
+        if (len + 2 + (size_t)k < sizeof path) {
+            memcpy(path, map_file, len);
+            path[len++] = '.';
+            while (k > 0)
+                path[len++] = num[--k];
+            path[len] = '\0';
+            long n = atomic_load(&counter);
+            dump(path, owner_map, (size_t)(n < MAP_CAP ? n : MAP_CAP));
+        }
+    }
+    syscall(SYS_exit_group, status);
+    for (;;)
+        ;
+}
+
 static char sig_file[4096];
 
 /* Where a program died after the injected failure: async-signal-safe calls only. */
@@ -221,6 +254,7 @@ static main_fn real_main;
 static int counted_main(int argc, char **argv, char **envp)
 {
     atexit(write_count);
+    main_pid = getpid();
     catch_fatal_signals();
     atomic_store(&armed, 1);
     return real_main(argc, argv, envp);

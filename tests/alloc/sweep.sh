@@ -10,10 +10,15 @@
 #   - enroll: the gallery is absent or passes `facenet db check` (never half-made or
 #     0 bytes).
 # Scenarios (small model: keras-real tiny-resnet8-k2.4.0, a full-model .h5; sandbox
-# off): info, embed (its raw input), encode (3 course photos), enroll (2 photos into a
-# fresh gallery) - these two taking the photos as face crops (--no-detect) - and
-# detect (face detection and landmarks on one photo: the SSD and landmark nets of
-# weights/, about 30k allocations; not in the default list).
+# off, or on with ALLOC_SANDBOX=1): info, embed (its raw input), encode (3 course
+# photos), enroll (2 photos into a fresh gallery) - these two taking the photos as face
+# crops (--no-detect) - and detect (face detection and landmarks on one photo: the SSD
+# and landmark nets of weights/, about 30k allocations; not in the default list).
+# With the sandbox the model file is read in forked children (the config, then the
+# weights), which inherit the count: failing i fails the parent's i-th allocation and
+# each child's i-th (counted from main, through the fork).  The chosen i then cover
+# the longest of the parent's and the children's allocation maps (the owner letter is
+# the parent's where it has one).
 #
 # Chosen i: every ALLOC_OWN_STRIDE-th allocation made by our code (the CLI and
 # libfacenet: the first caller outside libc) and every ALLOC_OTHER_STRIDE-th of the
@@ -26,7 +31,8 @@
 #
 # Environment: BUILD (default build), FACENET_SHARED (default ../shared),
 # ALLOC_SCENARIOS (default "info embed encode enroll"), ALLOC_OWN_STRIDE,
-# ALLOC_OTHER_STRIDE, ALLOC_JOBS (parallel runs, default 1), ALLOC_OUT (work and
+# ALLOC_OTHER_STRIDE, ALLOC_SANDBOX (1: the CLI's default sandbox for a named
+# model; default 0), ALLOC_JOBS (parallel runs, default 1), ALLOC_OUT (work and
 # report directory, default $BUILD/alloc-sweep; emptied first).
 # Output: one summary line per scenario; details in $ALLOC_OUT/sweep.log.
 # One compound command: bash reads it whole before running it, so editing this file
@@ -52,7 +58,13 @@ done
 rm -rf "$OUT"
 mkdir -p "$OUT"
 LOG=$OUT/sweep.log
-export FACENET_NO_SANDBOX=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+SANDBOX=${ALLOC_SANDBOX:-0}
+if [ "$SANDBOX" = 1 ]; then
+    unset FACENET_NO_SANDBOX FACENET_SANDBOX
+else
+    export FACENET_NO_SANDBOX=1
+fi
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 M=$(cd "$M" && pwd) H=$(cd "$H" && pwd)
 
 # The command of a scenario, run in directory $1 (enroll's gallery lives there).
@@ -130,7 +142,7 @@ export -f one_run scenario_cmd crash_owner
 export CLI SHIM OUT M H
 
 fail=0
-echo "alloc-sweep: strides own=$OWN other=$OTHER" | tee "$LOG"
+echo "alloc-sweep: strides own=$OWN other=$OTHER sandbox=$SANDBOX" | tee "$LOG"
 for sc in $SCEN; do
     d=$(mktemp -d "$OUT/count.XXXXXX")
     FACENET_FAIL_ALLOC=0 FACENET_FAIL_ALLOC_COUNT=$d/count FACENET_FAIL_ALLOC_MAP=$d/map \
@@ -141,7 +153,12 @@ for sc in $SCEN; do
         fail=1
         continue
     fi
+    # the parent's letters, continued by the longest child map (sandbox children)
     cp "$d/map" "$OUT/map.$sc"
+    longest=$(ls -S "$d"/map.* 2>/dev/null | head -n 1)
+    if [ -n "$longest" ] && [ "$(wc -c <"$longest")" -gt "$(wc -c <"$d/map")" ]; then
+        tail -c +$(($(wc -c <"$d/map") + 1)) "$longest" >>"$OUT/map.$sc"
+    fi
     rm -rf "$d"
     n=$(wc -c <"$OUT/map.$sc")
     # chosen indices with their owner letters

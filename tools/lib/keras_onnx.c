@@ -204,7 +204,7 @@ static int convert(k2o_conv *c, const fn_k2o_opts *o, const char *out_path)
         return -1;
     int rc = o->model_json ? fn_read_file(o->model_json, (size_t)256 << 20, &json, &len, c->err)
                            : fn_keras_h5_config(o->weights, &json, c->err);
-    if (rc || fn_keras_parse(json, src, &c->km, c->err) || fn_kw_open(o->weights, &c->kw, c->err)) {
+    if (rc || fn_keras_parse(json, strlen(json), NULL, src, &c->km, c->err) || fn_kw_open(o->weights, &c->kw, c->err)) {
         free(json);
         return -1;
     }
