@@ -65,6 +65,8 @@ typedef struct {
 int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out); /* -1: no memory */
 void fn_packed_b_free(fn_packed_b *pb);
 int fn_gemm_available(void); /* the CPU runs the packed kernels (AVX2+FMA or AVX-512F) */
+int fn_gemm_mr(void);        /* rows of the full micro-tile for the current ISA (8, 6; 1 without) */
+int fn_gemm_np(void);        /* panels the micro-kernel takes at once (2 with AVX-512, else 1) */
 /* C[0..M)[panels p0..p1) (ldc) = act(A (M x K, lda) * B + bias): columns 16*p0 ..
  * min(16*p1, N).  Softmax needs p0 = 0, p1 = all panels. */
 void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,

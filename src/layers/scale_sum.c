@@ -15,6 +15,7 @@
  * scale into that convolution's weights and this op is left with scale 1: a plain add. */
 #include <stdlib.h>
 
+#include "core/thread_pool.h"
 #include "layers/ops.h"
 
 typedef struct {
@@ -43,21 +44,37 @@ static int scale_sum_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *
     return 0;
 }
 
-/* in[0], in[1]: (rows, cols) [ld] -> out (rows, cols) [ld] */
+typedef struct {
+    const fn_layer *L;
+    const fn_view *in;
+    int cols;
+    float scale;
+    fn_view out;
+} scale_sum_job;
+
+/* Rows [r0, r1) of in[0], in[1]: (rows, cols) [ld] -> out (rows, cols) [ld], then the activation. */
+static void scale_sum_rows(void *arg, size_t r0, size_t r1)
+{
+    const scale_sum_job *j = arg;
+    const float scale = j->scale;
+    for (size_t r = r0; r < r1; r++) {
+        const float *a = j->in[0].p + r * j->in[0].ld, *b = j->in[1].p + r * j->in[1].ld;
+        float *o = j->out.p + r * j->out.ld;
+#pragma GCC ivdep
+        for (int i = 0; i < j->cols; i++) /* o may be a or b (in place): same index */
+            o[i] = a[i] + b[i] * scale;
+    }
+    fn_layer_act(j->L, j->out.p + r0 * j->out.ld, r1 - r0, j->cols, j->out.ld);
+}
+
 static void scale_sum_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_shape, int n_in,
                               fn_view out, const fn_ctx *ctx)
 {
     (void)n_in;
-    const float scale = ((const scale_sum_params *)L->priv)->scale;
     const int cols = in_shape[0].d[in_shape[0].rank - 1];
     const size_t rows = (size_t)ctx->n * (fn_shape_count(&in_shape[0]) / (size_t)cols);
-    for (size_t r = 0; r < rows; r++) {
-        const float *a = in[0].p + r * in[0].ld, *b = in[1].p + r * in[1].ld;
-        float *o = out.p + r * out.ld;
-        for (int i = 0; i < cols; i++)
-            o[i] = a[i] + b[i] * scale;
-    }
-    fn_layer_act(L, out.p, rows, cols, out.ld);
+    scale_sum_job j = {L, in, cols, ((const scale_sum_params *)L->priv)->scale, out};
+    fn_pool_for(ctx->pool, rows, (16384 + (size_t)cols - 1) / (size_t)cols, scale_sum_rows, &j);
 }
 
 float fn_scale_sum_scale(const fn_layer *L)
