@@ -14,7 +14,12 @@ typedef struct {
     int filters, kh, kw, sh, sw, same, use_bias;
     float *bias;      /* filters values; owned; zeros when the layer has no bias */
     fn_packed_b pb;   /* kernel and bias packed for fn_gemm_packed (after folding), or empty */
+    fn_winograd_w wg; /* 3x3 stride 1: the kernel's Winograd transform (winograd.c), or empty */
 } conv_params;
+
+/* Winograd pays when the products have rows enough: with few tiles (a 4x4 image at
+ * batch 1: 4) its 16/9 larger transformed weights stream for almost no work. */
+#define FN_WG_MIN_TILES 16
 
 void fn_conv2d_naive(const fn_conv_geom *g, const float *in, const float *kernel,
                      const float *bias, float *out)
@@ -314,6 +319,8 @@ static size_t conv_scratch(const fn_layer *L, const fn_shape *in)
 {
     fn_conv_geom g = conv_geom(L, in, 1);
     size_t s = fn_conv2d_tile_scratch(&g);
+    if (!fn_layer_channels_first(L) && fn_winograd_fits(&g) && fn_winograd_scratch(&g) > s)
+        s = fn_winograd_scratch(&g);
     if (fn_layer_channels_first(L))
         s += (size_t)g.h * g.w * g.c + (size_t)g.oh * g.ow * g.f;
     return s;
@@ -335,6 +342,14 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
             /* activations with parameters (LeakyReLU, ReLU with arguments) follow in
              * their own pass; the others run in the GEMM's epilogue */
             const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
+            const fn_act act = own ? FN_ACT_LINEAR : L->act;
+            if (p->wg.c && (act == FN_ACT_LINEAR || act == FN_ACT_RELU) &&
+                (size_t)g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) >= FN_WG_MIN_TILES) {
+                fn_conv2d_winograd(&g, in[0].p, &p->wg, act, out.p, ctx->scratch, ctx->scratch_stride, ctx->pool);
+                if (own)
+                    fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+                return;
+            }
             fn_conv2d_packed(&g, in[0].p, &p->pb, kernel, p->bias, own ? FN_ACT_LINEAR : L->act, out.p,
                              ctx->scratch, ctx->scratch_stride, ctx->pool);
             if (own)
@@ -364,6 +379,7 @@ static int conv_finalize(fn_layer *L, fn_err *err)
 {
     conv_params *p = L->priv;
     fn_packed_b_free(&p->pb);
+    fn_winograd_free(&p->wg);
     if (!fn_gemm_available())
         return 0;
     const fn_weight *k = fn_layer_weight_c(L, "kernel");
@@ -372,6 +388,10 @@ static int conv_finalize(fn_layer *L, fn_err *err)
     int K = (int)(fn_shape_count(&k->shape) / (size_t)p->filters);
     if (fn_gemm_pack_b(k->data, K, p->filters, p->bias, &p->pb))
         return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory packing the kernel", L->name);
+    const fn_conv_geom g = {.kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw};
+    if (!fn_layer_channels_first(L) && fn_winograd_fits(&g) &&
+        fn_winograd_pack(k->data, p->bias, K / 9, p->filters, &p->wg))
+        return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory transforming the kernel", L->name);
     return 0;
 }
 
@@ -387,6 +407,7 @@ static void conv_destroy(fn_layer *L)
     if (p) {
         free(p->bias);
         fn_packed_b_free(&p->pb);
+        fn_winograd_free(&p->wg);
     }
     free(p);
     L->priv = NULL;

@@ -88,6 +88,22 @@ void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b 
                       fn_pool *pool);
 size_t fn_conv2d_tile_scratch(const fn_conv_geom *g); /* floats per thread */
 
+/* 3x3 stride-1 convolution by Winograd F(2x2,3x3) (winograd.c): the kernel (HWIO,
+ * 3x3xcxf) transformed once into 16 packed c x f matrices, products by fn_gemm_packed.
+ * fits: the geometry is 3x3 stride 1 and the packed GEMM runs on this CPU.  act: linear
+ * or relu.  Scratch per thread: fn_winograd_scratch floats (stride >= that). */
+typedef struct {
+    int c, f;
+    fn_packed_b u[16];
+    float *bias; /* f values (zeros without a bias) */
+} fn_winograd_w;
+int fn_winograd_pack(const float *kernel, const float *bias, int c, int f, fn_winograd_w *out); /* -1: memory */
+void fn_winograd_free(fn_winograd_w *w);
+int fn_winograd_fits(const fn_conv_geom *g);
+size_t fn_winograd_scratch(const fn_conv_geom *g);
+void fn_conv2d_winograd(const fn_conv_geom *g, const float *in, const fn_winograd_w *w, fn_act act, float *out,
+                        float *scratch, size_t scratch_stride, fn_pool *pool);
+
 /* Bias (cols values, or NULL) and activation over rows x cols [ld] in place, in one
  * pass; relu and linear vectorised.  Same values as adding the bias, then fn_apply_act. */
 void fn_bias_act(float *out, size_t rows, int cols, int ld, const float *bias, fn_act act);
