@@ -123,41 +123,58 @@ typedef int v8i __attribute__((vector_size(32)));
 typedef float v16 __attribute__((vector_size(64)));
 typedef int v16i __attribute__((vector_size(64)));
 
-#define FN_WG_CPY(dst, src, W, VT) (n == W ? memcpy(dst, src, sizeof(VT)) : memcpy(dst, src, bytes))
+/* Loads and stores of whole vectors (unaligned); a partial group of channels goes
+ * through a zero-padded copy on the stack. */
 #define FN_WG_TRANSFORMS(W, VT, VI, TARGET)                                                                   \
+    TARGET __attribute__((always_inline)) static inline VT ld_##W(const float *p)                              \
+    {                                                                                                          \
+        VT v;                                                                                                  \
+        memcpy(&v, p, sizeof v);                                                                               \
+        return v;                                                                                              \
+    }                                                                                                          \
+    TARGET __attribute__((always_inline)) static inline void st_##W(float *p, VT v)                            \
+    {                                                                                                          \
+        memcpy(p, &v, sizeof v);                                                                               \
+    }                                                                                                          \
+                                                                                                               \
     TARGET static void input_tile_##W(const fn_conv_geom *g, const float *img, int y0, int x0, float *v,        \
                                       size_t vstride)                                                          \
     {                                                                                                          \
-        const float *px[4][4];                                                                                 \
-        for (int i = 0; i < 4; i++)                                                                            \
-            for (int j = 0; j < 4; j++) {                                                                      \
-                int y = y0 + i, x = x0 + j;                                                                    \
-                px[i][j] = y >= 0 && y < g->h && x >= 0 && x < g->w ? img + ((size_t)y * g->w + x) * g->ldi      \
-                                                                     : NULL;                                   \
-            }                                                                                                  \
+        const float *px[16];                                                                                   \
+        int inside = 1;                                                                                        \
+        for (int q = 0; q < 16; q++) {                                                                         \
+            int y = y0 + q / 4, x = x0 + q % 4;                                                                \
+            int ok = y >= 0 && y < g->h && x >= 0 && x < g->w;                                                 \
+            px[q] = ok ? img + ((size_t)y * g->w + x) * g->ldi : NULL;                                         \
+            inside &= ok;                                                                                      \
+        }                                                                                                      \
         for (int ci = 0; ci < g->c; ci += W) {                                                                 \
             const int n = g->c - ci < W ? g->c - ci : W;                                                       \
-            VT d[4][4], t[4][4];                                                                               \
-            for (int i = 0; i < 4; i++)                                                                        \
-                for (int j = 0; j < 4; j++) {                                                                  \
-                    d[i][j] = (VT){0};                                                                         \
-                    if (px[i][j] && n == W)                                                                    \
-                        memcpy(&d[i][j], px[i][j] + ci, sizeof(VT));                                           \
-                    else if (px[i][j])                                                                         \
-                        memcpy(&d[i][j], px[i][j] + ci, sizeof(float) * (size_t)n);                           \
+            float pad[16][W];                                                                                  \
+            const float *src[16];                                                                              \
+            if (inside && n == W) {                                                                            \
+                for (int q = 0; q < 16; q++)                                                                   \
+                    src[q] = px[q] + ci;                                                                       \
+            } else {                                                                                           \
+                memset(pad, 0, sizeof pad);                                                                    \
+                for (int q = 0; q < 16; q++) {                                                                 \
+                    if (px[q])                                                                                 \
+                        memcpy(pad[q], px[q] + ci, sizeof(float) * (size_t)n);                                 \
+                    src[q] = pad[q];                                                                           \
                 }                                                                                              \
-            for (int j = 0; j < 4; j++) { /* B^T d */                                                          \
-                t[0][j] = d[0][j] - d[2][j];                                                                   \
-                t[1][j] = d[1][j] + d[2][j];                                                                   \
-                t[2][j] = d[2][j] - d[1][j];                                                                   \
-                t[3][j] = d[1][j] - d[3][j];                                                                   \
             }                                                                                                  \
-            for (int i = 0; i < 4; i++) { /* (B^T d) B */                                                      \
+            VT t[4][4];                                                                                        \
+            for (int j = 0; j < 4; j++) { /* B^T d, column j */                                                \
+                const VT d0 = ld_##W(src[j]), d1 = ld_##W(src[4 + j]), d2 = ld_##W(src[8 + j]),                \
+                         d3 = ld_##W(src[12 + j]);                                                             \
+                t[0][j] = d0 - d2, t[1][j] = d1 + d2, t[2][j] = d2 - d1, t[3][j] = d1 - d3;                    \
+            }                                                                                                  \
+            for (int i = 0; i < 4; i++) { /* (B^T d) B, row i */                                               \
                 const VT r[4] = {t[i][0] - t[i][2], t[i][1] + t[i][2], t[i][2] - t[i][1], t[i][1] - t[i][3]};  \
                 for (int j = 0; j < 4; j++) {                                                                  \
                     float *dst = v + (size_t)(4 * i + j) * vstride + ci;                                       \
                     if (n == W)                                                                                \
-                        memcpy(dst, &r[j], sizeof(VT));                                                        \
+                        st_##W(dst, r[j]);                                                                     \
                     else                                                                                       \
                         memcpy(dst, &r[j], sizeof(float) * (size_t)n);                                         \
                 }                                                                                              \
@@ -168,31 +185,41 @@ typedef int v16i __attribute__((vector_size(64)));
     TARGET static void output_tile_##W(const fn_conv_geom *g, const float *m, size_t mstride, const float *bias, \
                                        int relu, float *img_out, int oy0, int ox0)                             \
     {                                                                                                          \
-        float *o[2][2];                                                                                        \
-        for (int i = 0; i < 2; i++)                                                                            \
-            for (int j = 0; j < 2; j++)                                                                        \
-                o[i][j] = oy0 + i < g->oh && ox0 + j < g->ow                                                   \
-                              ? img_out + ((size_t)(oy0 + i) * g->ow + (ox0 + j)) * g->ldo                     \
-                              : NULL;                                                                          \
+        float *o[4];                                                                                           \
+        for (int q = 0; q < 4; q++)                                                                            \
+            o[q] = oy0 + q / 2 < g->oh && ox0 + q % 2 < g->ow                                                  \
+                       ? img_out + ((size_t)(oy0 + q / 2) * g->ow + (ox0 + q % 2)) * g->ldo                    \
+                       : NULL;                                                                                 \
         for (int fo = 0; fo < g->f; fo += W) {                                                                 \
             const int n = g->f - fo < W ? g->f - fo : W;                                                       \
-            const size_t bytes = sizeof(float) * (size_t)n; /* FN_WG_CPY: a constant size when whole */        \
-            VT s[2][4], b = {0}, z = {0};                                                                      \
-            for (int j = 0; j < 4; j++) { /* A^T M */                                                          \
-                VT mm[4] = {{0}, {0}, {0}, {0}};                                                               \
-                for (int i = 0; i < 4; i++)                                                                    \
-                    FN_WG_CPY(&mm[i], m + (size_t)(4 * i + j) * mstride + fo, W, VT);                             \
-                s[0][j] = mm[0] + mm[1] + mm[2];                                                               \
-                s[1][j] = mm[1] - mm[2] - mm[3];                                                               \
+            float pad[17][W]; /* a partial group: M's 16 rows and the bias, zero-padded */                     \
+            const float *src[17];                                                                              \
+            for (int q = 0; q < 16; q++)                                                                       \
+                src[q] = m + (size_t)q * mstride + fo;                                                         \
+            src[16] = bias + fo;                                                                               \
+            if (n < W) {                                                                                       \
+                memset(pad, 0, sizeof pad);                                                                    \
+                for (int q = 0; q < 17; q++)                                                                   \
+                    memcpy(pad[q], src[q], sizeof(float) * (size_t)n), src[q] = pad[q];                        \
             }                                                                                                  \
-            FN_WG_CPY(&b, bias + fo, W, VT);                                                                   \
+            VT s[2][4];                                                                                        \
+            for (int j = 0; j < 4; j++) { /* A^T M, column j */                                                \
+                const VT m0 = ld_##W(src[j]), m1 = ld_##W(src[4 + j]), m2 = ld_##W(src[8 + j]),                \
+                         m3 = ld_##W(src[12 + j]);                                                             \
+                s[0][j] = m0 + m1 + m2;                                                                        \
+                s[1][j] = m1 - m2 - m3;                                                                        \
+            }                                                                                                  \
+            const VT b = ld_##W(src[16]), z = {0};                                                             \
             for (int i = 0; i < 2; i++) { /* (A^T M) A + bias */                                               \
                 VT y[2] = {s[i][0] + s[i][1] + s[i][2] + b, s[i][1] - s[i][2] - s[i][3] + b};                  \
                 for (int j = 0; j < 2; j++) {                                                                  \
                     if (relu) /* keeps x > 0, else +0 (NaN too): the GEMM's max(x, 0) */                       \
                         y[j] = (VT)((VI)y[j] & (y[j] > z));                                                    \
-                    if (o[i][j])                                                                               \
-                        FN_WG_CPY(o[i][j] + fo, &y[j], W, VT);                                                 \
+                    float *dst = o[2 * i + j];                                                                 \
+                    if (dst && n == W)                                                                         \
+                        st_##W(dst + fo, y[j]);                                                                \
+                    else if (dst)                                                                              \
+                        memcpy(dst + fo, &y[j], sizeof(float) * (size_t)n);                                    \
                 }                                                                                              \
             }                                                                                                  \
         }                                                                                                      \
