@@ -12,34 +12,35 @@ typedef struct {
     int ph, pw, sh, sw, same;
 } pool_params;
 
-/* 8 channels at a time (GCC vector extension; two SSE registers on any x86-64). */
-typedef float v8 __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
+/* 4 channels at a time (GCC vector extension: one SSE register, any x86-64). */
+typedef float v4 __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
 
-/* One output pixel's channels [c0, c0 + 8) over the window cells [y0, y1) x [x0, x1) of
+/* One output pixel's channels [c0, c0 + 4) over the window cells [y0, y1) x [x0, x1) of
  * image n: max keeps a cell's value when it is greater (NaN never is), as the
  * scalar loop below; average sums in the same order and divides once. */
-static void pool_8(const fn_conv_geom *g, const float *in, int n, int y0, int y1, int x0, int x1, int c0, int is_max,
+static void pool_4(const fn_conv_geom *g, const float *in, int n, int y0, int y1, int x0, int x1, int c0, int is_max,
                    float *dst)
 {
-    v8 acc;
-    for (int i = 0; i < 8; i++)
-        acc[i] = is_max ? -FLT_MAX : 0.0f;
-    for (int y = y0; y < y1; y++)
+    const float init = is_max ? -FLT_MAX : 0.0f;
+    v4 acc = {init, init, init, init};
+    for (int y = y0; y < y1; y++) {
+        const float *row = in + (((size_t)n * g->h + y) * g->w) * g->ldi + c0;
         for (int x = x0; x < x1; x++) {
-            v8 v;
-            memcpy(&v, in + (((size_t)n * g->h + y) * g->w + x) * g->ldi + c0, sizeof v);
+            v4 v;
+            memcpy(&v, row + (size_t)x * g->ldi, sizeof v);
             if (is_max) {
-                v8i gt = v > acc;
-                acc = (v8)(((v8i)v & gt) | ((v8i)acc & ~gt));
+                v4i gt = v > acc;
+                acc = (v4)(((v4i)v & gt) | ((v4i)acc & ~gt));
             } else {
                 acc += v;
             }
         }
+    }
     if (!is_max) {
         const int cnt = (y1 - y0) * (x1 - x0);
-        for (int i = 0; i < 8; i++)
-            acc[i] = cnt > 0 ? acc[i] / (float)cnt : 0.0f;
+        const float d = (float)cnt;
+        acc = cnt > 0 ? acc / (v4){d, d, d, d} : (v4){0, 0, 0, 0};
     }
     memcpy(dst, &acc, sizeof acc);
 }
@@ -57,8 +58,8 @@ static void pool_lines(const fn_conv_geom *g, const float *in, float *out, int i
             y1 = y1 > g->h ? g->h : y1, x1 = x1 > g->w ? g->w : x1;
             const int cnt = (y1 - y0) * (x1 - x0);
             int c = 0;
-            for (; c + 8 <= g->c; c += 8)
-                pool_8(g, in, n, y0, y1, x0, x1, c, is_max, o + c);
+            for (; c + 4 <= g->c; c += 4)
+                pool_4(g, in, n, y0, y1, x0, x1, c, is_max, o + c);
             for (; c < g->c; c++) { /* the last channels, one at a time */
                 float acc = is_max ? -FLT_MAX : 0.0f;
                 for (int y = y0; y < y1; y++)
