@@ -123,8 +123,9 @@ typedef int v8i __attribute__((vector_size(32)));
 typedef float v16 __attribute__((vector_size(64)));
 typedef int v16i __attribute__((vector_size(64)));
 
-/* Loads and stores of whole vectors (unaligned); a partial group of channels goes
- * through a zero-padded copy on the stack. */
+/* Loads and stores of whole vectors (unaligned); pixels outside the image read
+ * fn_wg_zeros, and a partial group of channels goes through a zero-padded copy. */
+static const float fn_wg_zeros[16] = {0};
 #define FN_WG_TRANSFORMS(W, VT, VI, TARGET)                                                                   \
     TARGET __attribute__((always_inline)) static inline VT ld_##W(const float *p)                              \
     {                                                                                                          \
@@ -141,20 +142,17 @@ typedef int v16i __attribute__((vector_size(64)));
                                       size_t vstride)                                                          \
     {                                                                                                          \
         const float *px[16];                                                                                   \
-        int inside = 1;                                                                                        \
         for (int q = 0; q < 16; q++) {                                                                         \
             int y = y0 + q / 4, x = x0 + q % 4;                                                                \
-            int ok = y >= 0 && y < g->h && x >= 0 && x < g->w;                                                 \
-            px[q] = ok ? img + ((size_t)y * g->w + x) * g->ldi : NULL;                                         \
-            inside &= ok;                                                                                      \
+            px[q] = y >= 0 && y < g->h && x >= 0 && x < g->w ? img + ((size_t)y * g->w + x) * g->ldi : NULL;   \
         }                                                                                                      \
         for (int ci = 0; ci < g->c; ci += W) {                                                                 \
             const int n = g->c - ci < W ? g->c - ci : W;                                                       \
             float pad[16][W];                                                                                  \
             const float *src[16];                                                                              \
-            if (inside && n == W) {                                                                            \
+            if (n == W) { /* pixels outside the image read zeros */                                            \
                 for (int q = 0; q < 16; q++)                                                                   \
-                    src[q] = px[q] + ci;                                                                       \
+                    src[q] = px[q] ? px[q] + ci : fn_wg_zeros;                                                 \
             } else {                                                                                           \
                 memset(pad, 0, sizeof pad);                                                                    \
                 for (int q = 0; q < 16; q++) {                                                                 \
