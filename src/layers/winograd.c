@@ -162,13 +162,16 @@ static const float fn_wg_zeros[16] = {0};
                 }                                                                                              \
             }                                                                                                  \
             VT t[4][4];                                                                                        \
+            _Pragma("GCC unroll 4")                                                                            \
             for (int j = 0; j < 4; j++) { /* B^T d, column j */                                                \
                 const VT d0 = ld_##W(src[j]), d1 = ld_##W(src[4 + j]), d2 = ld_##W(src[8 + j]),                \
                          d3 = ld_##W(src[12 + j]);                                                             \
                 t[0][j] = d0 - d2, t[1][j] = d1 + d2, t[2][j] = d2 - d1, t[3][j] = d1 - d3;                    \
             }                                                                                                  \
+            _Pragma("GCC unroll 4")                                                                            \
             for (int i = 0; i < 4; i++) { /* (B^T d) B, row i */                                               \
                 const VT r[4] = {t[i][0] - t[i][2], t[i][1] + t[i][2], t[i][2] - t[i][1], t[i][1] - t[i][3]};  \
+                _Pragma("GCC unroll 4")                                                                        \
                 for (int j = 0; j < 4; j++) {                                                                  \
                     float *dst = v + (size_t)(4 * i + j) * vstride + ci;                                       \
                     if (n == W)                                                                                \
@@ -201,6 +204,7 @@ static const float fn_wg_zeros[16] = {0};
                     memcpy(pad[q], src[q], sizeof(float) * (size_t)n), src[q] = pad[q];                        \
             }                                                                                                  \
             VT s[2][4];                                                                                        \
+            _Pragma("GCC unroll 4")                                                                            \
             for (int j = 0; j < 4; j++) { /* A^T M, column j */                                                \
                 const VT m0 = ld_##W(src[j]), m1 = ld_##W(src[4 + j]), m2 = ld_##W(src[8 + j]),                \
                          m3 = ld_##W(src[12 + j]);                                                             \
@@ -208,8 +212,10 @@ static const float fn_wg_zeros[16] = {0};
                 s[1][j] = m1 - m2 - m3;                                                                        \
             }                                                                                                  \
             const VT b = ld_##W(src[16]), z = {0};                                                             \
+            _Pragma("GCC unroll 4")                                                                            \
             for (int i = 0; i < 2; i++) { /* (A^T M) A + bias */                                               \
                 VT y[2] = {s[i][0] + s[i][1] + s[i][2] + b, s[i][1] - s[i][2] - s[i][3] + b};                  \
+                _Pragma("GCC unroll 4")                                                                        \
                 for (int j = 0; j < 2; j++) {                                                                  \
                     if (relu) /* keeps x > 0, else +0 (NaN too): the GEMM's max(x, 0) */                       \
                         y[j] = (VT)((VI)y[j] & (y[j] > z));                                                    \
