@@ -162,6 +162,28 @@ static void test_pooling_channels_match_plain_loops(void **state)
     free(img), free(mx), free(av);
 }
 
+/* The residual sums against the scalar expressions, bitwise, for every length 0..13
+ * (vector groups and tails) and in place. */
+static void test_residual_sums_match_plain_loops(void **state)
+{
+    (void)state;
+    for (int n = 0; n <= 13; n++) {
+        float *a = randv((size_t)n), *b = randv((size_t)n), o[13], p[13], q[13];
+        const float s = 0.17f;
+        fn_add_vec(o, a, b, n);
+        fn_scale_add_vec(p, a, b, s, n);
+        memcpy(q, a, sizeof(float) * (size_t)n);
+        fn_scale_add_vec(q, q, b, s, n); /* in place */
+        for (int i = 0; i < n; i++) {
+            const float e_add = a[i] + b[i], e_sc = a[i] + b[i] * s;
+            assert_memory_equal(&o[i], &e_add, sizeof(float));
+            assert_memory_equal(&p[i], &e_sc, sizeof(float));
+            assert_memory_equal(&q[i], &e_sc, sizeof(float));
+        }
+        free(a), free(b);
+    }
+}
+
 static void test_layout_transposes_roundtrip(void **state)
 {
     (void)state;
@@ -181,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_dense_gemm_matches_naive),
         cmocka_unit_test(test_pooling_same_excludes_padding),
         cmocka_unit_test(test_pooling_channels_match_plain_loops),
+        cmocka_unit_test(test_residual_sums_match_plain_loops),
         cmocka_unit_test(test_layout_transposes_roundtrip),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/thread_pool.h"
+#include "layers/kernels.h"
 #include "layers/ops.h"
 
 static int add_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
@@ -30,7 +31,7 @@ static int add_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *out, f
 typedef float v4 __attribute__((vector_size(16)));
 
 /* o[i] = a[i] + b[i], 4 at a time (SSE vectors, any x86-64); o may be a or b */
-static void add_vec(float *o, const float *a, const float *b, int n)
+void fn_add_vec(float *o, const float *a, const float *b, int n)
 {
     int i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -57,9 +58,9 @@ static void add_rows(void *arg, size_t r0, size_t r1)
     for (size_t r = r0; r < r1; r++) {
         float *o = j->out.p + r * j->out.ld;
         const float *a = j->in[0].p + r * j->in[0].ld, *b = j->in[1].p + r * j->in[1].ld;
-        add_vec(o, a, b, j->cols); /* o may be a (in place): same index */
+        fn_add_vec(o, a, b, j->cols); /* o may be a (in place): same index */
         for (int k = 2; k < j->n_in; k++)
-            add_vec(o, o, j->in[k].p + r * j->in[k].ld, j->cols);
+            fn_add_vec(o, o, j->in[k].p + r * j->in[k].ld, j->cols);
     }
     fn_layer_act(j->L, j->out.p + r0 * j->out.ld, r1 - r0, j->cols, j->out.ld);
 }

@@ -143,6 +143,11 @@ void fn_dense_fast(size_t rows, int in, int out, const float *x, int ldx, const 
 void fn_l2_normalize_rows(const float *x, int ldx, float *y, int ldy, size_t rows, int cols);
 void fn_l2_normalize(float *v, int d); /* one vector in place */
 
+/* Residual sums over n values (add.c, scale_sum.c), vectorised; o may be a or b.
+ * Each value is the scalar expression's result: a + b, a + b * scale. */
+void fn_add_vec(float *o, const float *a, const float *b, int n);
+void fn_scale_add_vec(float *o, const float *a, const float *b, float scale, int n);
+
 /* Layout transposes for one image: (c, h*w) <-> (h*w, c). */
 void fn_chw_to_hwc(const float *src, int c, int hw, float *dst);
 void fn_hwc_to_chw(const float *src, int c, int hw, float *dst);

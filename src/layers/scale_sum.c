@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/thread_pool.h"
+#include "layers/kernels.h"
 #include "layers/ops.h"
 
 typedef struct {
@@ -47,6 +48,20 @@ static int scale_sum_infer(fn_layer *L, const fn_shape *in, int n_in, fn_shape *
 
 typedef float v4 __attribute__((vector_size(16)));
 
+/* o[i] = a[i] + b[i] * scale, 4 at a time (SSE vectors, any x86-64); o may be a or b */
+void fn_scale_add_vec(float *o, const float *a, const float *b, float scale, int n)
+{
+    int i = 0;
+    for (const v4 sv = {scale, scale, scale, scale}; i + 4 <= n; i += 4) {
+        v4 va, vb;
+        memcpy(&va, a + i, sizeof va), memcpy(&vb, b + i, sizeof vb);
+        va = va + vb * sv;
+        memcpy(o + i, &va, sizeof va);
+    }
+    for (; i < n; i++)
+        o[i] = a[i] + b[i] * scale;
+}
+
 typedef struct {
     const fn_layer *L;
     const fn_view *in;
@@ -63,15 +78,7 @@ static void scale_sum_rows(void *arg, size_t r0, size_t r1)
     for (size_t r = r0; r < r1; r++) {
         const float *a = j->in[0].p + r * j->in[0].ld, *b = j->in[1].p + r * j->in[1].ld;
         float *o = j->out.p + r * j->out.ld;
-        int i = 0; /* 4 at a time (SSE vectors, any x86-64); o may be a or b: same index */
-        for (const v4 sv = {scale, scale, scale, scale}; i + 4 <= j->cols; i += 4) {
-            v4 va, vb;
-            memcpy(&va, a + i, sizeof va), memcpy(&vb, b + i, sizeof vb);
-            va = va + vb * sv;
-            memcpy(o + i, &va, sizeof va);
-        }
-        for (; i < j->cols; i++)
-            o[i] = a[i] + b[i] * scale;
+        fn_scale_add_vec(o, a, b, scale, j->cols); /* o may be a or b */
     }
     fn_layer_act(j->L, j->out.p + r0 * j->out.ld, r1 - r0, j->cols, j->out.ld);
 }
