@@ -23,6 +23,11 @@ typedef struct {
  * on the dlib ResNet at batch 1. */
 #define FN_WG_MIN_TILES 64
 
+static int wg_pays(const fn_conv_geom *g)
+{
+    return (size_t)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= FN_WG_MIN_TILES;
+}
+
 void fn_conv2d_naive(const fn_conv_geom *g, const float *in, const float *kernel,
                      const float *bias, float *out)
 {
@@ -345,8 +350,8 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
              * their own pass; the others run in the GEMM's epilogue */
             const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
             const fn_act act = own ? FN_ACT_LINEAR : L->act;
-            if (p->wg.c && (act == FN_ACT_LINEAR || act == FN_ACT_RELU) &&
-                (size_t)g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) >= FN_WG_MIN_TILES) {
+            if (p->wg.c && fn_winograd_fits(&g) && (act == FN_ACT_LINEAR || act == FN_ACT_RELU) &&
+                wg_pays(&g)) {
                 fn_conv2d_winograd(&g, in[0].p, &p->wg, act, out.p, ctx->scratch, ctx->scratch_stride, ctx->pool);
                 if (own)
                     fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
@@ -390,9 +395,23 @@ static int conv_finalize(fn_layer *L, fn_err *err)
     int K = (int)(fn_shape_count(&k->shape) / (size_t)p->filters);
     if (fn_gemm_pack_b(k->data, K, p->filters, p->bias, &p->pb))
         return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory packing the kernel", L->name);
-    const fn_conv_geom g = {.kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw};
-    if (!fn_layer_channels_first(L) && fn_winograd_fits(&g) &&
-        fn_winograd_pack(k->data, p->bias, K / 9, p->filters, &p->wg))
+    return 0;
+}
+
+/* The Winograd weights (16/9 the kernel's size) are built when a plan first has tiles
+ * enough for them (wg_pays), not at load: a batch of one 150x150 image uses them on
+ * few layers of the dlib ResNet, and loading stays as fast as before. */
+static int conv_plan(fn_layer *L, const fn_shape *in, int n, fn_err *err)
+{
+    conv_params *p = L->priv;
+    const fn_weight *k = fn_layer_weight_c(L, "kernel");
+    if (p->wg.c || !p->pb.panels || !k || !k->data || fn_layer_channels_first(L))
+        return 0;
+    const fn_conv_geom g = conv_geom(L, in, n);
+    const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS; /* as conv_forward */
+    if (!fn_winograd_fits(&g) || !wg_pays(&g) || (!own && L->act != FN_ACT_LINEAR && L->act != FN_ACT_RELU))
+        return 0;
+    if (fn_winograd_pack(k->data, p->bias, g.c, p->filters, &p->wg))
         return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory transforming the kernel", L->name);
     return 0;
 }
@@ -438,5 +457,6 @@ const fn_op fn_op_conv2d = {
     .destroy = conv_destroy,
     .macs = conv_macs,
     .finalize = conv_finalize,
+    .plan = conv_plan,
     .fold_params = conv_fold_params,
 };
