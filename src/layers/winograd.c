@@ -31,7 +31,7 @@
 
 #include "layers/kernels.h"
 
-#define FN_WG_SCRATCH_FLOATS 65536 /* 128 KiB of V and M per block: the block stays in L2 */
+#define FN_WG_SCRATCH_FLOATS 65536 /* 256 KiB of V and M per block: the block stays in L2 */
 
 int fn_winograd_pack(const float *kernel, const float *bias, int c, int f, fn_winograd_w *out)
 {
