@@ -111,6 +111,10 @@ static void test_odd_shapes(void **state)
         conv_case(2, 5, 7, 13, 31, 1, 7, 1, 1, 3, 1, act);  /* 1x7, 13 channels */
         conv_case(1, 23, 21, 8, 48, 1, 1, 1, 0, 0, 0, act); /* 1x1 over 483 pixels: several row tiles */
         conv_case(4, 17, 17, 6, 7, 3, 3, 1, 1, 0, 0, act);  /* 289-pixel images: two tiles each */
+        conv_case(1, 3, 3, 64, 200, 1, 1, 1, 0, 0, 0, act); /* 9 rows, 13 panels: column chunks, rows 8 + 1 */
+        conv_case(1, 1, 1, 300, 256, 1, 1, 1, 0, 0, 0, act); /* one row (the 1-row kernel), K over k-blocks */
+        conv_case(1, 2, 2, 7, 40, 1, 1, 1, 0, 0, 0, act);   /* 4 rows (the 4-row kernel), 40 filters */
+        conv_case(2, 9, 9, 5, 20, 3, 3, 1, 1, 0, 0, act);   /* 162 rows > 20 filters: row tasks per thread */
     }
     conv_case(2, 4, 4, 5, 9, 3, 3, 1, 1, 0, 0, FN_ACT_SIGMOID); /* an activation applied after the store */
 }

@@ -3,6 +3,7 @@
  * kernels, strides, 'same'/'valid', strided input/output rows), dense, TensorFlow's
  * padding rule, and whole layers in both data formats (through tiny generated
  * models run with fast and reference kernels). */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,6 +126,64 @@ static void test_pooling_same_excludes_padding(void **state)
     assert_true(tu_maxdiff(av, want_avg, 4) < 1e-6);
 }
 
+/* 13 channels (a vector group of 8 and 5 one by one), strided rows, 'same' padding
+ * at both ends, a NaN: the pooling kernels against plain loops, bitwise. */
+static void test_pooling_channels_match_plain_loops(void **state)
+{
+    (void)state;
+    fn_conv_geom g = {.n = 2, .h = 7, .w = 6, .c = 13, .ldi = 16, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .ldo = 15};
+    fn_window_out(7, 3, 2, 1, &g.oh, &g.pt);
+    fn_window_out(6, 3, 2, 1, &g.ow, &g.pl);
+    const size_t in_n = (size_t)g.n * g.h * g.w * g.ldi, out_n = (size_t)g.n * g.oh * g.ow * g.ldo;
+    float *img = randv(in_n), *mx = calloc(out_n, sizeof(float)), *av = calloc(out_n, sizeof(float));
+    img[3 * g.ldi + 2] = NAN, img[5 * g.ldi + 11] = NAN;
+    fn_maxpool2d(&g, img, mx);
+    fn_avgpool2d(&g, img, av);
+    for (int n = 0; n < g.n; n++)
+        for (int oy = 0; oy < g.oh; oy++)
+            for (int ox = 0; ox < g.ow; ox++)
+                for (int c = 0; c < g.c; c++) {
+                    float m = -FLT_MAX, a = 0.0f;
+                    int cnt = 0;
+                    for (int y = oy * g.sh - g.pt; y < oy * g.sh - g.pt + g.kh; y++)
+                        for (int x = ox * g.sw - g.pl; x < ox * g.sw - g.pl + g.kw; x++) {
+                            if (y < 0 || y >= g.h || x < 0 || x >= g.w)
+                                continue;
+                            float v = img[(((size_t)n * g.h + y) * g.w + x) * g.ldi + c];
+                            m = v > m ? v : m, a += v, cnt++;
+                        }
+                    size_t o = (((size_t)n * g.oh + oy) * g.ow + ox) * g.ldo + c;
+                    a /= (float)cnt;
+                    assert_memory_equal(&mx[o], &m, sizeof m);
+                    assert_true(memcmp(&av[o], &a, sizeof a) == 0 || (isnan(av[o]) && isnan(a)));
+                }
+    for (size_t r = 0; r < out_n / g.ldo; r++) /* padding columns untouched */
+        assert_true(mx[r * g.ldo + 13] == 0.0f && av[r * g.ldo + 14] == 0.0f);
+    free(img), free(mx), free(av);
+}
+
+/* The residual sums against the scalar expressions, bitwise, for every length 0..13
+ * (vector groups and tails) and in place. */
+static void test_residual_sums_match_plain_loops(void **state)
+{
+    (void)state;
+    for (int n = 0; n <= 13; n++) {
+        float *a = randv((size_t)n), *b = randv((size_t)n), o[13], p[13], q[13];
+        const float s = 0.17f;
+        fn_add_vec(o, a, b, n);
+        fn_scale_add_vec(p, a, b, s, n);
+        memcpy(q, a, sizeof(float) * (size_t)n);
+        fn_scale_add_vec(q, q, b, s, n); /* in place */
+        for (int i = 0; i < n; i++) {
+            const float e_add = a[i] + b[i], e_sc = a[i] + b[i] * s;
+            assert_memory_equal(&o[i], &e_add, sizeof(float));
+            assert_memory_equal(&p[i], &e_sc, sizeof(float));
+            assert_memory_equal(&q[i], &e_sc, sizeof(float));
+        }
+        free(a), free(b);
+    }
+}
+
 static void test_layout_transposes_roundtrip(void **state)
 {
     (void)state;
@@ -143,6 +202,8 @@ int main(void)
         cmocka_unit_test(test_conv_gemm_matches_naive),
         cmocka_unit_test(test_dense_gemm_matches_naive),
         cmocka_unit_test(test_pooling_same_excludes_padding),
+        cmocka_unit_test(test_pooling_channels_match_plain_loops),
+        cmocka_unit_test(test_residual_sums_match_plain_loops),
         cmocka_unit_test(test_layout_transposes_roundtrip),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);

@@ -1,25 +1,52 @@
-/* thread_pool.c - a small condition-variable thread pool (see thread_pool.h). */
+/* thread_pool.c - a small thread pool (see thread_pool.h).
+ *
+ * Waking a sleeping thread (futex, scheduler) costs tens of microseconds under a
+ * hypervisor - as much as a whole small layer at batch 1.  So a worker that has
+ * finished a job polls for the next one for a bounded time (FN_SPIN_NS) before it
+ * sleeps on the condition variable, and the caller polls for the end of a job for
+ * the same bound before it sleeps.  Between forward passes the workers are asleep
+ * after FN_SPIN_NS; nothing spins for longer.
+ *
+ * Hand-off without the mutex: the caller writes the job, then publishes it in `state`
+ * (the job's generation in the high 32 bits, the next task in the low 32; seq_cst)
+ * and reads `sleepers`; a worker going to sleep increments `sleepers` and re-reads
+ * `state` under the mutex.  In the single order of seq_cst operations one of the two
+ * sees the other's write, so either the worker runs the job or the caller broadcasts
+ * (under the mutex, so the wake-up cannot fall between the worker's check and its
+ * wait).
+ *
+ * A task is claimed by a compare-and-swap of `state` that also checks the generation,
+ * and the job is over when `done` counts all its tasks - not when every worker has
+ * looked in: on a busy machine a worker may not get a processor for milliseconds,
+ * and the caller then runs the tasks itself instead of waiting for it.  A worker that
+ * comes late reads a finished (or newer) job's state, its claim fails, and it goes
+ * back to waiting.  The job's fields are only rewritten after all its tasks are done,
+ * so a claim that succeeds read the fields of its own job. */
 #include "core/thread_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+#define FN_SPIN_NS 200000L /* 0.2 ms */
 
 struct fn_pool {
     int threads;                /* workers + the caller */
     pthread_t *workers;
     int n_started;
     pthread_mutex_t mu;
-    pthread_cond_t wake, done;
-    unsigned long generation;   /* bumped per job: workers run each job once */
-    int quit;
-    /* the current job */
-    fn_task_fn fn;
-    void *arg;
-    int n;
-    atomic_int next;            /* next task to take */
-    int busy;                   /* workers still inside the job */
+    pthread_cond_t wake, done_cv;
+    atomic_ullong state;        /* generation << 32 | next task to claim */
+    atomic_int sleepers;        /* workers asleep (or about to be) on `wake` */
+    atomic_int quit;
+    /* the current job (written before state publishes it) */
+    _Atomic(fn_task_fn) fn;
+    _Atomic(void *) arg;
+    atomic_int n;
+    atomic_int done;            /* tasks of the current job finished */
 };
 
 typedef struct {
@@ -27,10 +54,67 @@ typedef struct {
     int id;
 } worker_arg;
 
-static void take_tasks(fn_pool *p, int thread)
+static inline void cpu_relax(void)
 {
-    for (int t; (t = atomic_fetch_add(&p->next, 1)) < p->n;)
-        p->fn(p->arg, t, thread);
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Poll until cond(p, v) holds or FN_SPIN_NS pass; 1 if it holds. */
+#define SPIN_UNTIL(cond)                                                                                  \
+    do {                                                                                                   \
+        long t0_ = 0;                                                                                      \
+        for (int i_ = 0;; i_++) {                                                                          \
+            if (cond) {                                                                                    \
+                spun = 1;                                                                                  \
+                break;                                                                                     \
+            }                                                                                              \
+            if ((i_ & 15) == 15) {                                                                         \
+                sched_yield();                                                                             \
+                long t_ = now_ns();                                                                        \
+                if (!t0_)                                                                                  \
+                    t0_ = t_;                                                                              \
+                else if (t_ - t0_ > FN_SPIN_NS)                                                            \
+                    break;                                                                                 \
+            }                                                                                              \
+            cpu_relax();                                                                                   \
+        }                                                                                                  \
+    } while (0)
+
+static unsigned gen_of(unsigned long long state)
+{
+    return (unsigned)(state >> 32);
+}
+
+/* Claim and run tasks of job `gen` until none is left (or a newer job is out). */
+static void take_tasks(fn_pool *p, unsigned gen, int thread)
+{
+    for (;;) {
+        unsigned long long s = atomic_load(&p->state);
+        if (gen_of(s) != gen)
+            return;
+        const int t = (int)(unsigned)(s & 0xffffffffu), n = atomic_load_explicit(&p->n, memory_order_relaxed);
+        if (t >= n)
+            return;
+        fn_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void *arg = atomic_load_explicit(&p->arg, memory_order_relaxed);
+        if (!atomic_compare_exchange_weak(&p->state, &s, s + 1))
+            continue;
+        fn(arg, t, thread);
+        if (atomic_fetch_add(&p->done, 1) + 1 == n) { /* the last task: tell a sleeping caller */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
 }
 
 static void *worker(void *a)
@@ -38,21 +122,23 @@ static void *worker(void *a)
     worker_arg wa = *(worker_arg *)a;
     free(a);
     fn_pool *p = wa.p;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
+    unsigned seen = 0;
     for (;;) {
-        while (!p->quit && p->generation == seen)
-            pthread_cond_wait(&p->wake, &p->mu);
-        if (p->quit)
+        int spun = 0;
+        SPIN_UNTIL(gen_of(atomic_load(&p->state)) != seen || atomic_load(&p->quit));
+        if (!spun) {
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (!atomic_load(&p->quit) && gen_of(atomic_load(&p->state)) == seen)
+                pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->quit))
             break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
-        take_tasks(p, wa.id);
-        pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0)
-            pthread_cond_signal(&p->done);
+        seen = gen_of(atomic_load(&p->state));
+        take_tasks(p, seen, wa.id);
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -71,13 +157,19 @@ int fn_pool_create(int threads, fn_pool **out, fn_err *err)
     if (!p)
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     p->threads = threads;
-    atomic_init(&p->next, 0);
+    atomic_init(&p->state, 0);
+    atomic_init(&p->fn, NULL);
+    atomic_init(&p->arg, NULL);
+    atomic_init(&p->n, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->quit, 0);
     if (pthread_mutex_init(&p->mu, NULL)) {
         free(p);
         return fn_fail(err, FN_E_NOMEM, "cannot create a mutex");
     }
     pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->done, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     if (threads > 1 && !(p->workers = calloc((size_t)threads - 1, sizeof *p->workers))) {
         fn_pool_free(p);
         return fn_fail(err, FN_E_NOMEM, "out of memory");
@@ -100,13 +192,13 @@ void fn_pool_free(fn_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_started; i++)
         pthread_join(p->workers[i], NULL);
     pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
     free(p->workers);
     free(p);
@@ -124,16 +216,52 @@ void fn_pool_run(fn_pool *p, int n, fn_task_fn fn, void *arg)
             fn(arg, t, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn, p->arg = arg, p->n = n;
-    atomic_store(&p->next, 0);
-    p->busy = p->n_started;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    take_tasks(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->busy)
-        pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    const unsigned gen = gen_of(atomic_load(&p->state)) + 1;
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&p->n, n, memory_order_relaxed);
+    atomic_store(&p->done, 0);
+    atomic_store(&p->state, (unsigned long long)gen << 32); /* publishes the job (seq_cst) */
+    if (atomic_load(&p->sleepers)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+    take_tasks(p, gen, 0);
+    int spun = 0;
+    SPIN_UNTIL(atomic_load(&p->done) == n);
+    if (!spun) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->done) < n)
+            pthread_cond_wait(&p->done_cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+typedef struct {
+    size_t n;
+    int parts;
+    fn_range_fn fn;
+    void *arg;
+} range_job;
+
+static void range_task(void *arg, int t, int thread)
+{
+    (void)thread;
+    const range_job *j = arg;
+    j->fn(j->arg, j->n * (size_t)t / (size_t)j->parts, j->n * (size_t)(t + 1) / (size_t)j->parts);
+}
+
+void fn_pool_for(fn_pool *p, size_t n, size_t grain, fn_range_fn fn, void *arg)
+{
+    size_t parts = grain ? n / grain : n;
+    if (parts > (size_t)fn_pool_threads(p))
+        parts = (size_t)fn_pool_threads(p);
+    if (parts <= 1) {
+        if (n)
+            fn(arg, 0, n);
+        return;
+    }
+    range_job j = {n, (int)parts, fn, arg};
+    fn_pool_run(p, (int)parts, range_task, &j);
 }

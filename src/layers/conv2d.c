@@ -14,7 +14,19 @@ typedef struct {
     int filters, kh, kw, sh, sw, same, use_bias;
     float *bias;      /* filters values; owned; zeros when the layer has no bias */
     fn_packed_b pb;   /* kernel and bias packed for fn_gemm_packed (after folding), or empty */
+    fn_winograd_w wg; /* 3x3 stride 1: the kernel's Winograd transform (winograd.c), or empty */
 } conv_params;
+
+/* Winograd pays when the products have rows enough: with few tiles (an 8x8 image at
+ * batch 1: 16) its 16/9 larger transformed weights stream from memory for little
+ * work, and the direct GEMM (fewer bytes of weights) is faster - measured per layer
+ * on the dlib ResNet at batch 1. */
+#define FN_WG_MIN_TILES 64
+
+static int wg_pays(const fn_conv_geom *g)
+{
+    return (size_t)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= FN_WG_MIN_TILES;
+}
 
 void fn_conv2d_naive(const fn_conv_geom *g, const float *in, const float *kernel,
                      const float *bias, float *out)
@@ -106,13 +118,27 @@ typedef struct {
     const float *in, *kernel, *bias;
     fn_act act;
     float *out, *scratch;
-    size_t stride, per, tiles, tile; /* rows per image, tiles per image, rows per tile */
+    size_t stride, per, tiles, tile; /* cblas: rows per image, tiles per image, rows per tile */
     const fn_packed_b *pb;           /* packed path: NULL for cblas */
-    int chunks, panels;              /* packed path: column chunks per row tile, panels of 16 */
+    int chunks, panels;              /* packed path: column chunks per row task, panels of 16 */
+    size_t rows, units, unit;        /* packed path: all rows, cut into `tiles` tasks of whole units */
+    int np;                          /* packed path: column chunks are cut at multiples of np panels */
 } conv_job;
 
-/* Task t: tile t % tiles of image t / tiles (packed path: column chunk t % chunks of
- * row tile t / chunks). */
+/* Rows [r0, r1) of task t (cblas: tile t % tiles of image t / tiles; packed: row task t). */
+static void task_rows(const conv_job *j, size_t t, size_t *r0, size_t *r1)
+{
+    if (j->pb) {
+        size_t u0 = t * j->units / j->tiles, u1 = (t + 1) * j->units / j->tiles;
+        *r0 = u0 * j->unit, *r1 = u1 * j->unit < j->rows ? u1 * j->unit : j->rows;
+        return;
+    }
+    const size_t end = (t / j->tiles + 1) * j->per;
+    *r0 = (t / j->tiles) * j->per + (t % j->tiles) * j->tile;
+    *r1 = *r0 + j->tile < end ? *r0 + j->tile : end;
+}
+
+/* Task t: rows of task_rows (packed path: column chunk t % chunks of row task t / chunks). */
 static void conv_task(void *arg, int t, int thread)
 {
     const conv_job *j = arg;
@@ -121,9 +147,8 @@ static void conv_task(void *arg, int t, int thread)
     int chunk = 0;
     if (j->pb)
         chunk = t % j->chunks, t /= j->chunks;
-    const size_t end = (size_t)(t / j->tiles + 1) * j->per;
-    const size_t r0 = (size_t)(t / j->tiles) * j->per + (size_t)(t % j->tiles) * j->tile;
-    const size_t r1 = r0 + j->tile < end ? r0 + j->tile : end;
+    size_t r0, r1;
+    task_rows(j, (size_t)t, &r0, &r1);
     const float *A;
     int lda;
     if (is_pointwise(g)) {
@@ -135,8 +160,9 @@ static void conv_task(void *arg, int t, int thread)
     }
     float *o = j->out + r0 * g->ldo;
     if (j->pb) {
-        int p0 = (int)((long)chunk * j->panels / j->chunks), p1 = (int)((long)(chunk + 1) * j->panels / j->chunks);
-        fn_gemm_packed((int)(r1 - r0), p0, p1, A, lda, j->pb, j->act, o, g->ldo);
+        const int groups = (j->panels + j->np - 1) / j->np;
+        int p0 = chunk * groups / j->chunks * j->np, p1 = (chunk + 1) * groups / j->chunks * j->np;
+        fn_gemm_packed((int)(r1 - r0), p0, p1 < j->panels ? p1 : j->panels, A, lda, j->pb, j->act, o, g->ldo);
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), g->f, K, 1.0f, A, lda, j->kernel,
@@ -149,7 +175,7 @@ void fn_conv2d_fast(const fn_conv_geom *g, const float *in, const float *kernel,
 {
     const size_t per = (size_t)g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
     const size_t tile = (per + tiles - 1) / tiles; /* balanced: 289 rows -> 145 + 144 */
-    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, tiles, tile, NULL, 1, 1};
+    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, tiles, tile, NULL, 1, 1, 0, 0, 0, 1};
     fn_pool_run(pool, (int)(g->n * tiles), conv_task, &j);
 }
 
@@ -161,22 +187,32 @@ void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b 
         fn_conv2d_fast(g, in, kernel, bias, act, out, scratch, scratch_stride, pool);
         return;
     }
-    /* The packed kernel's sums do not depend on the tiling, so tiles run across image
-     * boundaries (nine-pixel images of a batch fill whole micro-tiles), are whole
-     * multiples of the micro-tile heights (6 and 8), and a few row tiles (a small
-     * image at batch 1) are cut into column chunks too, so every thread has work. */
-    const size_t per = (size_t)g->n * g->oh * g->ow, tiles = (per + FN_TILE_ROWS - 1) / FN_TILE_ROWS;
-    size_t tile = (per + tiles - 1) / tiles;
-    tile = (tile + 23) / 24 * 24;
+    /* The packed kernel's sums do not depend on the tiling, so row tasks run across
+     * image boundaries (nine-pixel images of a batch fill whole micro-tiles) and are
+     * balanced in whole micro-tile heights (units), at most FN_TILE_ROWS rows each.
+     * With several threads: as many row tasks as a multiple of the thread count
+     * when there are rows enough (at least two micro-tiles per thread, and more rows
+     * than filters: each thread then reads all the weights and its own rows); else
+     * (a small image at batch 1, more weights than activations) one row task cut
+     * into column chunks of whole panel groups, so each thread reads its share of
+     * the weights. */
+    const size_t rows = (size_t)g->n * g->oh * g->ow;
+    const size_t unit = (size_t)fn_gemm_mr(), units = (rows + unit - 1) / unit, cap = FN_TILE_ROWS / unit;
     const int threads = fn_pool_threads(pool), panels = (g->f + FN_GEMM_NR - 1) / FN_GEMM_NR;
-    const size_t row_tasks = (per + tile - 1) / tile;
+    const int np = fn_gemm_np(), groups = (panels + np - 1) / np;
+    size_t tasks = (units + cap - 1) / cap;
     int chunks = 1;
-    if (threads > 1 && act != FN_ACT_SOFTMAX && row_tasks < 2 * (size_t)threads) {
-        chunks = (int)((2 * (size_t)threads + row_tasks - 1) / row_tasks);
-        chunks = chunks > panels ? panels : chunks;
+    if (threads > 1 && act != FN_ACT_SOFTMAX) {
+        if (units >= 2 * (size_t)threads && (rows > (size_t)g->f || groups < threads))
+            tasks = (tasks + threads - 1) / threads * threads;
+        else if (tasks < (size_t)threads)
+            chunks = groups < threads ? groups : threads;
     }
-    conv_job j = {g, in, kernel, bias, act, out, scratch, scratch_stride, per, row_tasks, tile, pb, chunks, panels};
-    fn_pool_run(pool, (int)(row_tasks * (size_t)chunks), conv_task, &j);
+    if (tasks > units)
+        tasks = units;
+    conv_job j = {g,    in,     kernel, bias,  act,  out,  scratch, scratch_stride, rows, tasks, 0, pb,
+                  chunks, panels, rows,   units, unit, np};
+    fn_pool_run(pool, (int)(tasks * (size_t)chunks), conv_task, &j);
 }
 
 static int conv_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
@@ -290,6 +326,8 @@ static size_t conv_scratch(const fn_layer *L, const fn_shape *in)
 {
     fn_conv_geom g = conv_geom(L, in, 1);
     size_t s = fn_conv2d_tile_scratch(&g);
+    if (!fn_layer_channels_first(L) && fn_winograd_fits(&g) && fn_winograd_scratch(&g) > s)
+        s = fn_winograd_scratch(&g);
     if (fn_layer_channels_first(L))
         s += (size_t)g.h * g.w * g.c + (size_t)g.oh * g.ow * g.f;
     return s;
@@ -311,6 +349,14 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
             /* activations with parameters (LeakyReLU, ReLU with arguments) follow in
              * their own pass; the others run in the GEMM's epilogue */
             const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
+            const fn_act act = own ? FN_ACT_LINEAR : L->act;
+            if (p->wg.c && fn_winograd_fits(&g) && (act == FN_ACT_LINEAR || act == FN_ACT_RELU) &&
+                wg_pays(&g)) {
+                fn_conv2d_winograd(&g, in[0].p, &p->wg, act, out.p, ctx->scratch, ctx->scratch_stride, ctx->pool);
+                if (own)
+                    fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+                return;
+            }
             fn_conv2d_packed(&g, in[0].p, &p->pb, kernel, p->bias, own ? FN_ACT_LINEAR : L->act, out.p,
                              ctx->scratch, ctx->scratch_stride, ctx->pool);
             if (own)
@@ -340,6 +386,7 @@ static int conv_finalize(fn_layer *L, fn_err *err)
 {
     conv_params *p = L->priv;
     fn_packed_b_free(&p->pb);
+    fn_winograd_free(&p->wg);
     if (!fn_gemm_available())
         return 0;
     const fn_weight *k = fn_layer_weight_c(L, "kernel");
@@ -348,6 +395,24 @@ static int conv_finalize(fn_layer *L, fn_err *err)
     int K = (int)(fn_shape_count(&k->shape) / (size_t)p->filters);
     if (fn_gemm_pack_b(k->data, K, p->filters, p->bias, &p->pb))
         return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory packing the kernel", L->name);
+    return 0;
+}
+
+/* The Winograd weights (16/9 the kernel's size) are built when a plan first has tiles
+ * enough for them (wg_pays), not at load: a batch of one 150x150 image uses them on
+ * few layers of the dlib ResNet, and loading stays as fast as before. */
+static int conv_plan(fn_layer *L, const fn_shape *in, int n, fn_err *err)
+{
+    conv_params *p = L->priv;
+    const fn_weight *k = fn_layer_weight_c(L, "kernel");
+    if (p->wg.c || !p->pb.panels || !k || !k->data || fn_layer_channels_first(L))
+        return 0;
+    const fn_conv_geom g = conv_geom(L, in, n);
+    const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS; /* as conv_forward */
+    if (!fn_winograd_fits(&g) || !wg_pays(&g) || (!own && L->act != FN_ACT_LINEAR && L->act != FN_ACT_RELU))
+        return 0;
+    if (fn_winograd_pack(k->data, p->bias, g.c, p->filters, &p->wg))
+        return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory transforming the kernel", L->name);
     return 0;
 }
 
@@ -363,6 +428,7 @@ static void conv_destroy(fn_layer *L)
     if (p) {
         free(p->bias);
         fn_packed_b_free(&p->pb);
+        fn_winograd_free(&p->wg);
     }
     free(p);
     L->priv = NULL;
@@ -391,5 +457,6 @@ const fn_op fn_op_conv2d = {
     .destroy = conv_destroy,
     .macs = conv_macs,
     .finalize = conv_finalize,
+    .plan = conv_plan,
     .fold_params = conv_fold_params,
 };

@@ -59,6 +59,16 @@ int fn_gemm_available(void)
     return fn_cpu_isa() >= FN_ISA_AVX2;
 }
 
+int fn_gemm_mr(void)
+{
+    return fn_cpu_isa() >= FN_ISA_AVX512 ? 8 : fn_cpu_isa() >= FN_ISA_AVX2 ? 6 : 1;
+}
+
+int fn_gemm_np(void)
+{
+    return fn_cpu_isa() >= FN_ISA_AVX512 ? 2 : 1;
+}
+
 /* One micro-tile: C[mr][16 np] (ldc) op= A[mr rows](a[r] + k) * B panels (16 per k) over kc.
  * first: start from zero (else from C); last: add bias, relu if asked, then store. */
 
@@ -114,36 +124,40 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
 
 /* AVX-512: MR = 8 rows by np = 2 panels (32 columns, two registers per row, 16
  * accumulators): per k, 8 broadcasts and 2 loads feed 16 multiply-adds.  np = 1 for
- * the last panel of an odd count.  bstride: floats from one panel to the next. */
-__attribute__((target("avx512f"))) static void micro_avx512(int kc, const float *const *a, const float *b,
-                                                            size_t bstride, int np, float *c, int ldc, int mr,
-                                                            const float *bias, int first, int last, int relu)
+ * the last panel of an odd count.  bstride: floats from one panel to the next.
+ * The body is instantiated for MR = 8, 4, 2 and 1 so that the last rows of a small
+ * matrix (a 3x3 or 1x1 image at batch 1) do not pay for 8; each sum is the same
+ * in-order FMA chain whichever instance computes it. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+micro_avx512_body(const int MR, int kc, const float *const *a, const float *b, size_t bstride, int np, float *c,
+                  int ldc, int mr, const float *bias, int first, int last, int relu)
 {
-    enum { MR = 8 };
-    __m512 acc[MR][2];
+    __m512 acc[8][2];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
         acc[r][0] = first || r >= mr ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc);
         acc[r][1] = first || r >= mr || np < 2 ? _mm512_setzero_ps() : _mm512_loadu_ps(c + (size_t)r * ldc + 16);
     }
-    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5], *a6 = a[6], *a7 = a[7];
+    const float *ar[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        ar[r] = a[r];
     if (np == 2) {
         const float *b2 = b + bstride;
         for (int k = 0; k < kc; k++, b += NR, b2 += NR) {
             const __m512 p0 = _mm512_load_ps(b), p1 = _mm512_load_ps(b2);
-            __m512 x;
-#define FN_ROW2(r)                                                                                             \
-    x = _mm512_set1_ps(a##r[k]);                                                                               \
-    acc[r][0] = _mm512_fmadd_ps(x, p0, acc[r][0]), acc[r][1] = _mm512_fmadd_ps(x, p1, acc[r][1]);
-            FN_ROW2(0) FN_ROW2(1) FN_ROW2(2) FN_ROW2(3) FN_ROW2(4) FN_ROW2(5) FN_ROW2(6) FN_ROW2(7)
-#undef FN_ROW2
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++) {
+                const __m512 x = _mm512_set1_ps(ar[r][k]);
+                acc[r][0] = _mm512_fmadd_ps(x, p0, acc[r][0]), acc[r][1] = _mm512_fmadd_ps(x, p1, acc[r][1]);
+            }
         }
     } else {
         for (int k = 0; k < kc; k++, b += NR) {
             const __m512 p0 = _mm512_load_ps(b);
-#define FN_ROW1(r) acc[r][0] = _mm512_fmadd_ps(_mm512_set1_ps(a##r[k]), p0, acc[r][0]);
-            FN_ROW1(0) FN_ROW1(1) FN_ROW1(2) FN_ROW1(3) FN_ROW1(4) FN_ROW1(5) FN_ROW1(6) FN_ROW1(7)
-#undef FN_ROW1
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++)
+                acc[r][0] = _mm512_fmadd_ps(_mm512_set1_ps(ar[r][k]), p0, acc[r][0]);
         }
     }
     if (last) {
@@ -165,6 +179,19 @@ __attribute__((target("avx512f"))) static void micro_avx512(int kc, const float 
         }
 }
 
+#define FN_MICRO512(R)                                                                                        \
+    __attribute__((target("avx512f"))) static void micro_avx512_##R(                                           \
+        int kc, const float *const *a, const float *b, size_t bstride, int np, float *c, int ldc, int mr,       \
+        const float *bias, int first, int last, int relu)                                                       \
+    {                                                                                                           \
+        micro_avx512_body(R, kc, a, b, bstride, np, c, ldc, mr, bias, first, last, relu);                       \
+    }
+FN_MICRO512(8)
+FN_MICRO512(4)
+FN_MICRO512(2)
+FN_MICRO512(1)
+#undef FN_MICRO512
+
 /* The AVX2 kernel in the AVX-512 kernel's signature (one panel at a time). */
 __attribute__((target("avx2,fma"))) static void micro_avx2_np(int kc, const float *const *a, const float *b,
                                                               size_t bstride, int np, float *c, int ldc, int mr,
@@ -184,8 +211,11 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
     micro_np_fn micro = NULL;
     int MR = 1, NP = 1; /* rows and panels per micro-tile */
 #ifdef FN_X86
-    if (fn_cpu_isa() >= FN_ISA_AVX512)
-        micro = micro_avx512, MR = 8, NP = 2;
+    micro_np_fn small[4] = {NULL, NULL, NULL, NULL}; /* kernels for the last rows: mr <= 1, 2, 4 */
+    if (fn_cpu_isa() >= FN_ISA_AVX512) {
+        micro = micro_avx512_8, MR = 8, NP = 2;
+        small[1] = micro_avx512_1, small[2] = micro_avx512_2, small[3] = micro_avx512_4;
+    }
     else if (fn_cpu_isa() >= FN_ISA_AVX2)
         micro = micro_avx2_np, MR = 6, NP = 1;
 #endif
@@ -205,17 +235,22 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
             const int nr = N - p * NR < width ? N - p * NR : width;
             for (int i = 0; i < M; i += MR) {
                 const int mr = M - i < MR ? M - i : MR;
+                micro_np_fn mk = micro;
+#ifdef FN_X86
+                if (mr < MR && small[1])
+                    mk = mr == 1 ? small[1] : mr == 2 ? small[2] : mr <= 4 ? small[3] : micro;
+#endif
                 const float *a[MR_MAX];
                 for (int r = 0; r < MR; r++) /* rows past M repeat row i: computed, never stored */
                     a[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + k0;
                 float *c = C + (size_t)i * ldc + (size_t)p * NR;
                 if (nr == width) {
-                    micro(kc, a, b, bstride, np, c, ldc, mr, bias, first, last, relu);
+                    mk(kc, a, b, bstride, np, c, ldc, mr, bias, first, last, relu);
                     continue;
                 }
                 for (int r = 0; r < mr && !first; r++)
                     memcpy(edge + r * width, c + (size_t)r * ldc, sizeof(float) * (size_t)nr);
-                micro(kc, a, b, bstride, np, edge, width, mr, bias, first, last, relu);
+                mk(kc, a, b, bstride, np, edge, width, mr, bias, first, last, relu);
                 for (int r = 0; r < mr; r++)
                     memcpy(c + (size_t)r * ldc, edge + r * width, sizeof(float) * (size_t)nr);
             }

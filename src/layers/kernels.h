@@ -65,6 +65,8 @@ typedef struct {
 int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out); /* -1: no memory */
 void fn_packed_b_free(fn_packed_b *pb);
 int fn_gemm_available(void); /* the CPU runs the packed kernels (AVX2+FMA or AVX-512F) */
+int fn_gemm_mr(void);        /* rows of the full micro-tile for the current ISA (8, 6; 1 without) */
+int fn_gemm_np(void);        /* panels the micro-kernel takes at once (2 with AVX-512, else 1) */
 /* C[0..M)[panels p0..p1) (ldc) = act(A (M x K, lda) * B + bias): columns 16*p0 ..
  * min(16*p1, N).  Softmax needs p0 = 0, p1 = all panels. */
 void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, fn_act act,
@@ -85,6 +87,22 @@ void fn_conv2d_packed(const fn_conv_geom *g, const float *in, const fn_packed_b 
                       const float *bias, fn_act act, float *out, float *scratch, size_t scratch_stride,
                       fn_pool *pool);
 size_t fn_conv2d_tile_scratch(const fn_conv_geom *g); /* floats per thread */
+
+/* 3x3 stride-1 convolution by Winograd F(2x2,3x3) (winograd.c): the kernel (HWIO,
+ * 3x3xcxf) transformed once into 16 packed c x f matrices, products by fn_gemm_packed.
+ * fits: the geometry is 3x3 stride 1 and the packed GEMM runs on this CPU.  act: linear
+ * or relu.  Scratch per thread: fn_winograd_scratch floats (stride >= that). */
+typedef struct {
+    int c, f;
+    fn_packed_b u[16];
+    float *bias; /* f values (zeros without a bias) */
+} fn_winograd_w;
+int fn_winograd_pack(const float *kernel, const float *bias, int c, int f, fn_winograd_w *out); /* -1: memory */
+void fn_winograd_free(fn_winograd_w *w);
+int fn_winograd_fits(const fn_conv_geom *g);
+size_t fn_winograd_scratch(const fn_conv_geom *g);
+void fn_conv2d_winograd(const fn_conv_geom *g, const float *in, const fn_winograd_w *w, fn_act act, float *out,
+                        float *scratch, size_t scratch_stride, fn_pool *pool);
 
 /* Bias (cols values, or NULL) and activation over rows x cols [ld] in place, in one
  * pass; relu and linear vectorised.  Same values as adding the bias, then fn_apply_act. */
@@ -124,6 +142,11 @@ void fn_dense_fast(size_t rows, int in, int out, const float *x, int ldx, const 
  * x (rows, cols)[ldx] -> y (rows, cols)[ldy]; x == y allowed. */
 void fn_l2_normalize_rows(const float *x, int ldx, float *y, int ldy, size_t rows, int cols);
 void fn_l2_normalize(float *v, int d); /* one vector in place */
+
+/* Residual sums over n values (add.c, scale_sum.c), vectorised; o may be a or b.
+ * Each value is the scalar expression's result: a + b, a + b * scale. */
+void fn_add_vec(float *o, const float *a, const float *b, int n);
+void fn_scale_add_vec(float *o, const float *a, const float *b, float scale, int n);
 
 /* Layout transposes for one image: (c, h*w) <-> (h*w, c). */
 void fn_chw_to_hwc(const float *src, int c, int hw, float *dst);

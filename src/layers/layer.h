@@ -10,6 +10,8 @@
  *   infer    input shapes -> output shape; declares the weights it needs (name+shape)
  *   prepare  weights loaded and checked -> transform them once (layout, flips)
  *   finalize after BatchNorm/scale folding: build run-time layouts (optional)
+ *   plan     for a planned batch size and input shape: layouts only some batch sizes
+ *            use (optional; before the first forward pass of that plan)
  *   scratch  floats of scratch the forward pass needs (per planned input size)
  *   forward  the computation; allocates nothing
  *   destroy  frees the private params
@@ -94,6 +96,9 @@ typedef struct fn_op {
     double (*macs)(const fn_layer *L, const fn_shape *in);       /* optional, per image */
     /* optional: the weights are final (after folding) -> run-time layouts (packed GEMM panels) */
     int (*finalize)(fn_layer *L, fn_err *err);
+    /* optional: a batch of n images of this input shape will run -> build what that
+     * needs and finalize left out (Winograd weights of a layer with tiles enough) */
+    int (*plan)(fn_layer *L, const fn_shape *in, int n, fn_err *err);
     /* optional, for ops whose output channels are a kernel matrix plus a bias (Conv2D,
      * DepthwiseConv2D, SeparableConv2D's pointwise half): the weights as src/net/fuse.c
      * folds a per-channel y*mul + add into them - kernel (rows x channels), bias

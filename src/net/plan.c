@@ -215,6 +215,13 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
     free(bufs);
     free(slot);
 
+    /* layouts for this batch size (after finalize: only with the final weights) */
+    for (int i = 0; i < L && net->weights_loaded; i++) {
+        fn_layer *Li = &net->layers[i];
+        if (executed(Li) && Li->op->plan && Li->n_in && Li->op->plan(Li, &Li->in_shape[0], n, err))
+            return -1;
+    }
+
     /* one scratch area per thread (the reference kernels use the first) */
     size_t stride = align_up(scratch), all_scratch;
     if (fn_mul_size(stride, (size_t)(net->threads > 1 ? net->threads : 1), &all_scratch))
