@@ -64,6 +64,11 @@ typedef struct {
     double small_canvas[FN_FACES_MAX_CANVAS]; /* those passes' canvas side / the photo's
                                   longer side, in order, until one finds a face; a 0 ends
                                   the list.  Default 2, 2.5, 3, 1.5 */
+    int small_always;          /* 1: the first canvas pass runs on every small photo and
+                                  its faces join face-api's (a face-api pass that finds
+                                  only a stray face at the border no longer hides the
+                                  central one); 0: only when face-api's pass found
+                                  nothing.  Default 1 */
     int sandbox;               /* fn_load_opts.sandbox for the two nets */
 } fn_faces_opts;
 
@@ -76,6 +81,8 @@ typedef struct {
     fn_box box;                /* [x, y, w, h], image pixels */
     double landmarks[136];     /* x0, y0, ..., x67, y67, image pixels */
     fn_irect landmark_crop;    /* the crop the landmark net saw (fn_landmark_crop) */
+    int pass;                  /* the pass that found it: 0 face-api's, k >= 1 the
+                                  small-photo canvas opts.small_canvas[k - 1] */
 } fn_face;
 
 typedef struct {
