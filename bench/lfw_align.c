@@ -30,7 +30,8 @@
  *   learn68     the same with all 68 points
  *   learn5      (b)'s 5 points onto their learned positions
  *   file        reference, not a candidate: (b) from the landmarks file (x 0.6)
- *   X+flip      X's embedding averaged with that of X's mirrored chip
+ *   X+flip      X's embedding averaged with that of X's mirrored chip (for a, b, lib:
+ *               the library's fn_faces_encode_flip)
  *   X&Y         the average of X's and Y's embeddings
  */
 #include <math.h>
@@ -431,10 +432,17 @@ static int embed(ctx *c, base_kind k, int flip, float *emb, unsigned char *found
         snprintf(path, sizeof path, "%s/%s", c->root, c->imgs->path[i]);
         fn_image img = {0};
         float *e = emb + (size_t)i * DIM;
-        int rc = fn_image_load(path, 0, &img, &err) ||
-                 chip_input(c->enc, k, &img, &c->face[i], c->file5 + 10 * i, in, &err) ||
+        int lib_flip = flip && (k == V_A || k == V_B || k == V_LIB);
+        int rc = fn_image_load(path, 0, &img, &err);
+        if (!rc && lib_flip) /* the library's fn_faces_encode_flip */
+            rc = fn_faces_encode_flip(c->enc, &img, "img", &c->face[i],
+                                      k == V_A ? FN_CHIP_FACEAPI
+                                               : k == V_B ? FN_CHIP_ALIGN5 : FN_CHIP_DEFAULT,
+                                      e, &err);
+        else if (!rc)
+            rc = chip_input(c->enc, k, &img, &c->face[i], c->file5 + 10 * i, in, &err) ||
                  fn_encoder_run(c->enc, in, 1, e, &err);
-        if (!rc && flip) {
+        if (!rc && flip && !lib_flip) {
             flip_hwc(in, c->enc->prof.in_h, c->enc->prof.in_w);
             rc = fn_encoder_run(c->enc, in, 1, e2, &err);
             for (int j = 0; j < DIM && !rc; j++)

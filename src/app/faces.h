@@ -130,4 +130,11 @@ int fn_faces_chip(const fn_encoder *enc, const fn_image *img, const char *name,
 int fn_faces_encode(fn_encoder *enc, const fn_image *img, const char *name, const fn_face *face,
                     fn_chip_mode mode, float *emb, fn_err *err);
 
+/* Test-time flip: the average of the embeddings of the chip and of its mirror image
+ * (one batch of 2: twice the recognition net's work), re-normalised when the profile
+ * normalises.  Not the default anywhere: on LFW View 1's DevTrain it changed a few
+ * pairs of 2200 (docs/detection.md, "Alignment"). */
+int fn_faces_encode_flip(fn_encoder *enc, const fn_image *img, const char *name,
+                         const fn_face *face, fn_chip_mode mode, float *emb, fn_err *err);
+
 #endif
