@@ -468,8 +468,45 @@ static int base_of(const char *s, size_t len)
     return -1;
 }
 
+/* Terms already computed (a&b after a and b costs nothing more). */
+#define MEMO 24
+static struct {
+    char name[32];
+    float *emb;
+    unsigned char *found;
+} memo[MEMO];
+
+static int term_compute(ctx *c, const char *s, size_t len, float *emb, unsigned char *found);
+
 /* One term "base" or "base+flip" into emb/found; -1 on an unknown name. */
 static int term(ctx *c, const char *s, size_t len, float *emb, unsigned char *found)
+{
+    size_t bytes = sizeof(float) * DIM * (size_t)c->nimg;
+    int k = 0;
+    for (; k < MEMO && memo[k].emb; k++)
+        if (strlen(memo[k].name) == len && !strncmp(memo[k].name, s, len)) {
+            memcpy(emb, memo[k].emb, bytes);
+            memcpy(found, memo[k].found, (size_t)c->nimg);
+            return 0;
+        }
+    if (term_compute(c, s, len, emb, found))
+        return -1;
+    if (k < MEMO && len < sizeof memo[k].name) {
+        memo[k].emb = malloc(bytes);
+        memo[k].found = malloc((size_t)c->nimg);
+        if (memo[k].emb && memo[k].found) {
+            snprintf(memo[k].name, sizeof memo[k].name, "%.*s", (int)len, s);
+            memcpy(memo[k].emb, emb, bytes);
+            memcpy(memo[k].found, found, (size_t)c->nimg);
+        } else {
+            free(memo[k].emb), free(memo[k].found);
+            memo[k].emb = NULL;
+        }
+    }
+    return 0;
+}
+
+static int term_compute(ctx *c, const char *s, size_t len, float *emb, unsigned char *found)
 {
     int flip = len > 5 && !strncmp(s + len - 5, "+flip", 5);
     int k = base_of(s, flip ? len - 5 : len);
