@@ -2,8 +2,8 @@
  * chip variants of the alignment choice (docs/detection.md, "Alignment"), compared on
  * DevTrain without detecting again.
  *
- *   lfw_align [--lfw DIR] [--images SUB] [--weights DIR] [--test] [--variants LIST]
- *             CACHE...
+ *   lfw_align [--lfw DIR] [--images SUB] [--weights DIR] [--test] [--errors]
+ *             [--variants LIST] CACHE...
  *
  * Per variant, the face nearest the centre of each photo (the cache's pick) is cut and
  * encoded by the dlib ResNet; a pair with a photo without a face is answered
@@ -11,7 +11,9 @@
  * and its accuracy (errors of 2200), DevTrain 10-fold mean +- std and AUC over the pairs
  * with both faces.  Only with --test are the DevTest images encoded and DevTest's
  * accuracy at the DevTrain threshold printed (plus its 10-fold and AUC): choose first,
- * then look.  LIST is comma-separated (default: every variant):
+ * then look.  --errors lists each DevTrain error pair (per photo: how far (b)'s 5 points
+ * are from the landmarks file's in chip pixels, the pass, the score).  LIST is
+ * comma-separated (default a,b,dlib68,all51,dlib5,b33,learn5,learn33,learn68,file):
  *
  *   a           face-api's crop (FN_CHIP_FACEAPI)
  *   b           the 5-point alignment as the library does it (FN_CHIP_ALIGN5)
