@@ -1,12 +1,13 @@
 /* faces_speed.c - time the detection pipeline of app/faces.h.
  *
- *   faces_speed photo [runs] [--list FILE]
+ *   faces_speed photo [runs] [--list FILE] [--small-always 0|1]
  *
  * On `photo`: decode once, then `runs` times (default 11, after one warm-up):
  * detection + 68 landmarks of every face (fn_faces_detect), then the dlib ResNet
  * descriptor of every face on face-api's crop (fn_faces_encode); prints the medians.
  * With --list FILE (one image path a line): each image decoded, detected, and its
- * central face encoded, once; prints the total and the median per image.  Threads:
+ * central face encoded, once; prints the total and the median per image.
+ * --small-always sets fn_faces_opts.small_always (default 1).  Threads:
  * OPENBLAS_NUM_THREADS (the engine's GEMMs are OpenBLAS').  The CPU time of the
  * process is printed beside the wall-clock time (on a busy machine they differ). */
 #include <stdio.h>
@@ -98,10 +99,12 @@ static int run_list(fn_faces *det, fn_encoder *enc, const char *list)
 int main(int argc, char **argv)
 {
     const char *photo = NULL, *list = NULL;
-    int runs = 11;
+    int runs = 11, small_always = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--list") && i + 1 < argc)
             list = argv[++i];
+        else if (!strcmp(argv[i], "--small-always") && i + 1 < argc)
+            small_always = atoi(argv[++i]);
         else if (!photo)
             photo = argv[i];
         else
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
     fn_err err = {0};
     fn_faces_opts o;
     fn_faces_opts_default(&o, "weights");
+    if (small_always >= 0)
+        o.small_always = small_always;
     fn_faces *det;
     fn_encoder enc;
     if (fn_faces_open(&det, &o, &err) ||

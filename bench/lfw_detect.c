@@ -7,14 +7,17 @@
  * of app/eval.h on the pairs both of whose images had a face.
  *
  *   lfw_detect [--lfw DIR] [--images SUB] [--weights DIR] [--detector ssd|tiny]
- *              [--small-side N] [--canvas X] [--limit N] [--detect-only] [--missed FILE]
- *              [--shard K/N --save FILE] [--only LIST] [--merge FILE...]
+ *              [--small-side N] [--canvas X] [--small-always 0|1] [--limit N] [--detect-only] [--missed FILE]
+ *              [--shard K/N --save FILE] [--only LIST] [--cache FILE] [--merge FILE...]
  *
  * --shard K/N processes only the images i with i % N == K and --save writes what it
  * found (per image: processed, face found, both embeddings) to FILE; --merge reads such
  * files (one per shard, same pair files) and reports on their union, so that the ~5000
  * images can be split over processes (a later file's images replace an earlier one's).
  * --only LIST processes only the images LIST names (one relative path a line).
+ * --cache FILE writes every processed image's detections as text (format in
+ * bench/lfw_cache.h), so that bench/lfw_align can try chip variants without detecting
+ * again; with --detect-only nothing is encoded.
  * DIR defaults to ../shared/lfw, SUB to original-150, weights to weights.  --limit N
  * processes only the first N images (timing; the accuracy then covers the pairs whose
  * images were all processed).  Prints the per-image time (median, mean) of decode +
@@ -31,6 +34,7 @@
 #include "app/eval.h"
 #include "app/faces.h"
 #include "io/pairs.h"
+#include "lfw_cache.h"
 #include "facenet.h"
 
 #define DIM 128
@@ -199,7 +203,8 @@ int main(int argc, char **argv)
 {
     const char *lfw = "../shared/lfw", *sub = "original-150", *wroot = "weights";
     const char *detector = "ssd", *missed_path = NULL, *save_path = NULL, *only_path = NULL;
-    int limit = 0, detect_only = 0, small_side = -1, shard = 0, nshards = 1, merge_from = 0;
+    const char *cache_path = NULL;
+    int limit = 0, detect_only = 0, small_side = -1, small_always = -1, shard = 0, nshards = 1, merge_from = 0;
     double canvas = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -222,10 +227,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--detector")) detector = v;
         else if (!strcmp(a, "--small-side")) small_side = atoi(v);
         else if (!strcmp(a, "--canvas")) canvas = atof(v);
+        else if (!strcmp(a, "--small-always")) small_always = atoi(v);
         else if (!strcmp(a, "--limit")) limit = atoi(v);
         else if (!strcmp(a, "--missed")) missed_path = v;
         else if (!strcmp(a, "--save")) save_path = v;
         else if (!strcmp(a, "--only")) only_path = v;
+        else if (!strcmp(a, "--cache")) cache_path = v;
         else if (!strcmp(a, "--shard")) {
             if (sscanf(v, "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 || shard >= nshards) {
                 fprintf(stderr, "lfw_detect: --shard K/N with 0 <= K < N\n");
@@ -269,6 +276,8 @@ int main(int argc, char **argv)
     o.landmarks_dir = lmdir;
     if (small_side >= 0)
         o.small_side = small_side;
+    if (small_always >= 0)
+        o.small_always = small_always;
     if (canvas > 0) { /* one canvas size only */
         memset(o.small_canvas, 0, sizeof o.small_canvas);
         o.small_canvas[0] = canvas;
@@ -283,8 +292,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "lfw_detect: %s\n", err.msg);
         return 2;
     }
-    printf("lfw_detect: %d images (%d in the pair files), detector %s, small_side %d, canvas",
-           n, imgs.n, detector, o.small_side);
+    printf("lfw_detect: %d images (%d in the pair files), detector %s, small_side %d, "
+           "small_always %d, canvas", n, imgs.n, detector, o.small_side, o.small_always);
     for (int i = 0; i < FN_FACES_MAX_CANVAS && o.small_canvas[i] != 0; i++)
         printf(" %.2f", o.small_canvas[i]);
     printf("\n");
@@ -293,6 +302,11 @@ int main(int argc, char **argv)
     unsigned char *found = calloc((size_t)imgs.n, 1), *done = calloc((size_t)imgs.n, 1);
     double *ms = malloc(sizeof(double) * (size_t)n), t_all = now();
     FILE *missed = missed_path ? fopen(missed_path, "w") : NULL;
+    FILE *cache = cache_path ? fopen(cache_path, "w") : NULL;
+    if (cache_path && !cache) {
+        fprintf(stderr, "lfw_detect: cannot write %s\n", cache_path);
+        return 2;
+    }
     int nfound = 0, multi = 0, nerr = 0;
     fn_face_list faces = {0};
     unsigned char *only = NULL;
@@ -339,6 +353,8 @@ int main(int argc, char **argv)
             fprintf(missed, "%s\n", imgs.path[i]);
         }
         done[i] = 1;
+        if (cache && !rc)
+            lfw_cache_write(cache, i, imgs.path[i], img.w, img.h, &faces, c);
         fn_image_free(&img);
         if (nmine % 250 == 0) {
             fprintf(stderr, "lfw_detect: %d images, %d with a face\n", nmine, nfound);
@@ -349,6 +365,10 @@ int main(int argc, char **argv)
     t_all = now() - t_all;
     if (missed)
         fclose(missed);
+    if (cache && fclose(cache)) {
+        fprintf(stderr, "lfw_detect: cannot write %s\n", cache_path);
+        return 2;
+    }
     double mean = 0;
     for (int i = 0; i < nmine; i++)
         mean += ms[i] / nmine;

@@ -182,6 +182,89 @@ static void test_small_photo(void **state)
     fn_image_free(&img);
 }
 
+/* Carlos_Menem_0003 (DevTrain): face-api's pass finds only a stray face at the left
+ * border (box x 0.5, score 0.81); the 2x canvas pass, run on every small photo
+ * (small_always), adds the central one, which fn_faces_central then picks.  With
+ * small_always 0 the canvas never runs and the stray face is all there is. */
+static void test_small_always(void **state)
+{
+    (void)state;
+    const char *rel = "lfw/original-150/Carlos_Menem/Carlos_Menem_0003.jpg";
+    fn_image img = {0};
+    fn_face_list faces = {0};
+    fn_err err = {0};
+    if (fn_image_load(tu_shared(rel), 0, &img, &err))
+        fail_msg("%s", err.msg);
+    fn_faces_opts o;
+    fn_faces_opts_default(&o, "weights");
+    o.small_always = 0;
+    fn_faces *once;
+    assert_int_equal(fn_faces_open(&once, &o, &err), 0);
+    assert_int_equal(fn_faces_detect(once, &img, rel, &faces, &err), 0);
+    assert_int_equal(faces.n, 1);
+    assert_int_equal(faces.face[0].pass, 0);
+    assert_true(faces.face[0].box.x + faces.face[0].box.width / 2 < 40);
+    fn_faces_close(once);
+    assert_int_equal(fn_faces_detect(det, &img, rel, &faces, &err), 0);
+    print_message("%s: %d face(s) with small_always\n", rel, faces.n);
+    assert_int_equal(faces.n, 2);
+    int c = fn_faces_central(&faces, img.w, img.h);
+    assert_true(c >= 0);
+    const fn_face *f = &faces.face[c];
+    assert_int_equal(f->pass, 1);
+    assert_true(f->score > 0.9);
+    assert_true(f->box.x + f->box.width / 2 > 60 && f->box.x + f->box.width / 2 < 90);
+    /* the stray face is still reported, from face-api's pass */
+    assert_int_equal(faces.face[1 - c].pass, 0);
+    fn_face_list_free(&faces);
+    fn_image_free(&img);
+}
+
+/* fn_faces_encode_flip = the mean of the embeddings of the chip and of its mirror,
+ * each run alone (batch of 2 vs 1: float rounding only), and not the plain one. */
+static void test_encode_flip(void **state)
+{
+    (void)state;
+    const char *rel = "lfw/original-150/Adam_Scott/Adam_Scott_0001.jpg";
+    fn_image img = {0};
+    fn_face_list faces = {0};
+    fn_err err = {0};
+    if (fn_image_load(tu_shared(rel), 0, &img, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(fn_faces_detect(det, &img, rel, &faces, &err), 0);
+    assert_true(faces.n >= 1);
+    int h = enc.prof.in_h, w = enc.prof.in_w;
+    assert_false(enc.chw);
+    for (int mode = 0; mode < 2; mode++) {
+        size_t n = fn_encoder_input_floats(&enc);
+        float *in = malloc(sizeof(float) * n), *mir = malloc(sizeof(float) * n);
+        float plain[128], flipped[128], both[128];
+        assert_int_equal(fn_faces_input(&enc, &img, rel, &faces.face[0], (fn_chip_mode)mode, in,
+                                        &err), 0);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < 3; c++)
+                    mir[((size_t)y * w + x) * 3 + c] = in[((size_t)y * w + (w - 1 - x)) * 3 + c];
+        assert_int_equal(fn_encoder_run(&enc, in, 1, plain, &err), 0);
+        assert_int_equal(fn_encoder_run(&enc, mir, 1, flipped, &err), 0);
+        assert_int_equal(fn_faces_encode_flip(&enc, &img, rel, &faces.face[0], (fn_chip_mode)mode,
+                                              both, &err), 0);
+        double worst = 0, moved = 0;
+        for (int k = 0; k < 128; k++) {
+            worst = fmax(worst, fabs(both[k] - (plain[k] + flipped[k]) / 2));
+            moved = fmax(moved, fabs(both[k] - plain[k]));
+        }
+        print_message("mode %d: flip mean vs by hand %.2g, vs the plain embedding %.3g\n", mode,
+                      worst, moved);
+        assert_true(worst < 1e-5);
+        assert_true(moved > 1e-3);
+        free(in);
+        free(mir);
+    }
+    fn_face_list_free(&faces);
+    fn_image_free(&img);
+}
+
 /* The tiny landmark net in place of the full one: same faces, points close to the
  * full net's (measured mean distance printed). */
 static void test_tiny_landmarks(void **state)
@@ -266,6 +349,8 @@ int main(void)
         cmocka_unit_test(test_no_face),
         cmocka_unit_test(test_faceapi_chip_bit_exact),
         cmocka_unit_test(test_small_photo),
+        cmocka_unit_test(test_small_always),
+        cmocka_unit_test(test_encode_flip),
         cmocka_unit_test(test_tiny_landmarks),
         cmocka_unit_test(test_errors),
     };

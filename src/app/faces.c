@@ -49,6 +49,7 @@ void fn_faces_opts_default(fn_faces_opts *o, const char *root)
     o->small_canvas[1] = 2.5;
     o->small_canvas[2] = 3.0;
     o->small_canvas[3] = 1.5;
+    o->small_always = 1;
 }
 
 fn_detector_kind fn_faces_kind(const fn_faces *det)
@@ -375,8 +376,8 @@ static double box_iou(const fn_box *a, const fn_box *b)
  * canvas of side `factor` x its longer side; its detections, shifted back to img's
  * pixels, join dets unless they overlap one already there (IoU > the detector's NMS
  * threshold). */
-static int small_pass(fn_faces *d, const fn_image *img, double factor, fn_detection *all,
-                      int *nall, int cap, fn_err *err)
+static int small_pass(fn_faces *d, const fn_image *img, double factor, int pass, fn_detection *all,
+                      int *from, int *nall, int cap, fn_err *err)
 {
     int side = img->w > img->h ? img->w : img->h;
     int cs = (int)lround(side * factor);
@@ -401,21 +402,24 @@ static int small_pass(fn_faces *d, const fn_image *img, double factor, fn_detect
         int dup = 0;
         for (int j = 0; j < *nall && !dup; j++)
             dup = box_iou(&t.box, &all[j].box) > iou_thr;
-        if (!dup)
+        if (!dup) {
+            from[*nall] = pass;
             all[(*nall)++] = t;
+        }
     }
     return 0;
 }
 
-/* Stable sort by decreasing score (insertion: a few dozen detections at most). */
-static void sort_by_score(fn_detection *v, int n)
+/* Stable sort by decreasing score, from[] alongside (insertion: a few dozen detections
+ * at most). */
+static void sort_by_score(fn_detection *v, int *from, int n)
 {
     for (int i = 1; i < n; i++) {
         fn_detection t = v[i];
-        int j = i;
+        int tf = from[i], j = i;
         for (; j > 0 && v[j - 1].score < t.score; j--)
-            v[j] = v[j - 1];
-        v[j] = t;
+            v[j] = v[j - 1], from[j] = from[j - 1];
+        v[j] = t, from[j] = tf;
     }
 }
 
@@ -432,25 +436,32 @@ int fn_faces_detect(fn_faces *d, const fn_image *img, const char *name, fn_face_
     int side = img->w > img->h ? img->w : img->h, small = side < d->opts.small_side;
     int cap = d->ndets + (small ? d->dets_cap : 0);
     fn_detection *all = malloc(sizeof *all * (size_t)(cap > 0 ? cap : 1));
-    if (!all)
+    int *from = calloc((size_t)(cap > 0 ? cap : 1), sizeof *from);
+    if (!all || !from) {
+        free(all), free(from);
         return fn_fail(err, FN_E_NOMEM, "%s: out of memory", name);
+    }
     int nall = d->ndets, rc = 0;
     memcpy(all, d->dets, sizeof *all * (size_t)nall);
-    for (int i = 0; small && nall == 0 && !rc && i < FN_FACES_MAX_CANVAS; i++) {
-        if (d->opts.small_canvas[i] == 0)
+    /* the first canvas always when opts.small_always, then the next ones until a pass
+     * has found a face */
+    for (int i = 0; small && !rc && i < FN_FACES_MAX_CANVAS; i++) {
+        if (d->opts.small_canvas[i] == 0 || (nall > 0 && !(i == 0 && d->opts.small_always)))
             break;
-        rc = small_pass(d, img, d->opts.small_canvas[i], all, &nall, cap, err);
+        rc = small_pass(d, img, d->opts.small_canvas[i], i + 1, all, from, &nall, cap, err);
         if (!rc)
-            sort_by_score(all, nall);
+            sort_by_score(all, from, nall);
     }
     if (!rc)
         rc = list_reserve(faces, nall, err);
     for (int k = 0; k < nall && !rc; k++) {
         int ok;
         rc = landmarks(d, img, &all[k], &faces->face[faces->n], &ok, err);
+        faces->face[faces->n].pass = from[k];
         faces->n += ok && !rc;
     }
     free(all);
+    free(from);
     if (rc) {
         faces->n = 0;
         return fn_wrap(err, "%s: ", name);

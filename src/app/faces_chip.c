@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app/align.h"
 #include "layers/kernels.h"
@@ -124,6 +125,52 @@ int fn_faces_encode(fn_encoder *enc, const fn_image *img, const char *name, cons
     if (!rc)
         rc = fn_encoder_run(enc, in, 1, emb, err);
     free(in);
+    return rc;
+}
+
+/* Mirror one input left-right in place, in the model's layout. */
+static void mirror_input(const fn_encoder *enc, float *in)
+{
+    int h = enc->prof.in_h, w = enc->prof.in_w;
+    for (int c = 0; c < (enc->chw ? 3 : 1); c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w / 2; x++)
+                for (int k = 0; k < (enc->chw ? 1 : 3); k++) {
+                    size_t a, b;
+                    if (enc->chw)
+                        a = ((size_t)c * h + y) * w + x, b = ((size_t)c * h + y) * w + (w - 1 - x);
+                    else
+                        a = ((size_t)y * w + x) * 3 + k, b = ((size_t)y * w + (w - 1 - x)) * 3 + k;
+                    float t = in[a];
+                    in[a] = in[b], in[b] = t;
+                }
+}
+
+int fn_faces_encode_flip(fn_encoder *enc, const fn_image *img, const char *name,
+                         const fn_face *face, fn_chip_mode mode, float *emb, fn_err *err)
+{
+    size_t n = fn_encoder_input_floats(enc);
+    float *in = malloc(sizeof(float) * 2 * n), *two = malloc(sizeof(float) * 2 * (size_t)enc->dim);
+    int rc = in && two ? 0 : fn_fail(err, FN_E_NOMEM, "%s: out of memory", name ? name : "image");
+    if (!rc)
+        rc = fn_faces_input(enc, img, name, face, mode, in, err);
+    if (!rc) {
+        memcpy(in + n, in, sizeof(float) * n);
+        mirror_input(enc, in + n);
+        rc = fn_encoder_run(enc, in, 2, two, err);
+    }
+    if (!rc) {
+        double ss = 0;
+        for (int k = 0; k < enc->dim; k++) {
+            emb[k] = (two[k] + two[enc->dim + k]) / 2;
+            ss += (double)emb[k] * emb[k];
+        }
+        if (enc->prof.l2_normalize && ss > 0)
+            for (int k = 0; k < enc->dim; k++)
+                emb[k] = (float)(emb[k] / sqrt(ss));
+    }
+    free(in);
+    free(two);
     return rc;
 }
 
