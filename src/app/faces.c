@@ -89,12 +89,13 @@ static int json_num(const cJSON *o, const char *key, double lo, double hi, doubl
     return 0;
 }
 
-static int load_net(const char *dir, int sandbox, fn_net **net, fn_err *err)
+static int load_net(const char *dir, const fn_faces_opts *fo, fn_net **net, fn_err *err)
 {
     char js[PATH_CAP], h5[PATH_CAP];
     fn_load_opts o = {.model_json = join(js, dir, "model.json"),
                       .weights = join(h5, dir, "model.h5"),
-                      .sandbox = sandbox};
+                      .sandbox = fo->sandbox,
+                      .threads = fo->threads};
     return fn_net_load(&o, net, err);
 }
 
@@ -223,7 +224,7 @@ static int open_landmarks(fn_faces *d, fn_err *err)
         rc = fn_fail(err, FN_E_UNSUPPORTED, "%s: \"kind\" is not \"landmarks68\"", path);
     else if (json_num(dj, "input_size", 112, 112, &size, path, err) ||
              json_num(dj, "points", 68, 68, &points, path, err) ||
-             load_net(dir, d->opts.sandbox, &d->lm_net, err) ||
+             load_net(dir, &d->opts, &d->lm_net, err) ||
              output_index(d->lm_net, dj, "landmarks", path, &d->lm_out, err))
         rc = -1;
     cJSON_Delete(dj);
@@ -273,7 +274,7 @@ int fn_faces_open(fn_faces **out, const fn_faces_opts *o, fn_err *err)
                                                 "\"tiny_yolov2\"", path, k);
     }
     if (!rc)
-        rc = load_net(o->detector_dir, o->sandbox, &d->det_net, err);
+        rc = load_net(o->detector_dir, o, &d->det_net, err);
     if (!rc)
         rc = d->kind == FN_DETECTOR_SSD ? open_ssd(d, dj, path, err) : open_tiny(d, dj, path, err);
     cJSON_Delete(dj);

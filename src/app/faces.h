@@ -65,6 +65,7 @@ typedef struct {
                                   longer side, in order, until one finds a face; a 0 ends
                                   the list.  Default 2, 2.5, 3, 1.5 */
     int sandbox;               /* fn_load_opts.sandbox for the two nets */
+    int threads;               /* fn_load_opts.threads for the two nets (0: all cores) */
 } fn_faces_opts;
 
 /* detector_dir = root/ssd-mobilenetv1, landmarks_dir = root/face-landmark-68 (the
