@@ -17,8 +17,8 @@
 //   R runs (default 11) of the pipeline on the first image; prints the median.
 // --mode list (default for several images): one warm-up on the first image, then
 //   every image once; prints photos/s over the sum of the per-photo times (tensor
-//   creation + pipeline + reading the results), the median per photo, the images with
-//   a face and the faces found.
+//   creation + pipeline + reading the results), the median per photo, the process's
+//   CPU time per photo, the images with a face and the faces found.
 // --check: also print the faces found per image as JSON lines (for a smoke test).
 // The last line of a timing run is machine-readable: "result key=value ...".
 //
@@ -215,11 +215,12 @@ async function main() {
     } else {
         await pipeline(imgs[0]); // warm-up
         const ms = [];
-        let withFace = 0, faces = 0;
+        let withFace = 0, faces = 0, cpuMs = 0;
         for (const img of imgs) {
-            const t0 = now();
+            const t0 = now(), c0 = cpu();
             const res = await pipeline(img);
             ms.push(now() - t0);
+            cpuMs += cpu() - c0;
             withFace += res.length > 0;
             faces += res.length;
             if (o.check)
@@ -228,6 +229,7 @@ async function main() {
         }
         const total = ms.reduce((a, b) => a + b, 0) / 1e3;
         Object.assign(result, {images: imgs.length, with_face: withFace, faces, seconds: total,
+                               cpu_ms: cpuMs / imgs.length,
                                photos_per_s: imgs.length / total, median_ms: median(ms)});
         if (!o.json)
             console.log(`${imgs.length} images (${withFace} with a face, ${faces} faces): ` +

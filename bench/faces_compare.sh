@@ -12,7 +12,7 @@
 #   photo rows: each of $PHOTOS, one warm-up, then the median of $RUNS runs (ms/photo);
 #   LFW rows:   the first $LFW_LIMIT photos of $FACENET_SHARED/lfw/original-150 (sorted
 #               paths), each once after a warm-up: photos/s over the summed per-photo
-#               times, photos with a face, faces found.  facenet-c's small-photo pass
+#               times, the process's CPU time per photo, photos with a face, faces found.  facenet-c's small-photo pass
 #               (detection again on a larger canvas when a photo under 300 px gives no
 #               face) makes it do more work on those photos and find more faces.
 # For every thread count in $THREADS: facenet-c with OPENBLAS_CORETYPE as exported
@@ -128,7 +128,7 @@ for t in $THREADS; do
             faceapi) fa "$t" --rgb "$TMP/lfw.rgb" --mode list >"$log" || die "faceapi_bench failed on the LFW photos" ;;
             esac
             check "$(label "$e"), LFW"
-            cell[$e/$t/lfw]="$(field "$log" photos_per_s) $(field "$log" median_ms) $(field "$log" with_face) $(field "$log" faces) $(field "$log" images)"
+            cell[$e/$t/lfw]="$(field "$log" photos_per_s) $(field "$log" cpu_ms) $(field "$log" with_face) $(field "$log" faces) $(field "$log" images)"
         done
     fi
 done
@@ -146,7 +146,7 @@ for i in $(seq 0 $((np - 1))); do
     hdr+=" %24s |"
     args+=("$p: ms (CPU ms) faces")
 done
-[ "$LFW_LIMIT" -gt 0 ] && { hdr+=" %10s %9s %15s %6s"; args+=("LFW ph/s" "median ms" "with a face" faces); }
+[ "$LFW_LIMIT" -gt 0 ] && { hdr+=" %10s %11s %11s %6s"; args+=("LFW ph/s" "CPU ms/ph" "with a face" faces); }
 # shellcheck disable=SC2059
 printf "$hdr\n" "${args[@]}"
 for t in $THREADS; do
@@ -159,8 +159,8 @@ for t in $THREADS; do
             row+=("$(printf '%.1f (%.1f) %s' "$ms" "$cms" "$nf")")
         done
         if [ "$LFW_LIMIT" -gt 0 ]; then
-            read -r pps med wf nf ni <<<"${cell[$e/$t/lfw]}"
-            row+=("$(printf '%.2f' "$pps")" "$(printf '%.1f' "$med")" "$wf/$ni" "$nf")
+            read -r pps cms wf nf ni <<<"${cell[$e/$t/lfw]}"
+            row+=("$(printf '%.2f' "$pps")" "$(printf '%.1f' "$cms")" "$wf/$ni" "$nf")
         fi
         # shellcheck disable=SC2059
         printf "$hdr\n" "${row[@]}"
