@@ -241,10 +241,23 @@ async function main() {
     else console.log('result ' + Object.entries(result)
         .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v).replace(/\s/g, '_')}`)
         .join(' '));
+    finished = true;
     process.exit(0); // the threaded build's workers would keep Node alive
 }
 
-main().catch(e => {
+// The threaded build's pthread workers are unref'd: with nothing else pending, Node
+// could end the process (status 0, nothing printed) while main() still awaits a result.
+// A timer keeps the event loop alive, and an early end is reported as a failure.
+let finished = false;
+const keepAlive = setInterval(() => {}, 1 << 30);
+process.on('exit', (code) => {
+    if (!finished && code === 0) {
+        console.error('faceapi_bench: the process ended before the benchmark finished');
+        process.exitCode = 1;
+    }
+});
+
+main().then(() => { finished = true; clearInterval(keepAlive); }).catch(e => {
     console.error(`faceapi_bench: ${e && e.message ? e.message : e}`);
     process.exit(1);
 });
