@@ -190,6 +190,7 @@ async function main() {
             return await faceapi.detectAllFaces(t, options).withFaceLandmarks().withFaceDescriptors();
         } finally {
             t.dispose();
+            lastProgress = Date.now();
         }
     }
     const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -248,8 +249,17 @@ async function main() {
 // The threaded build's pthread workers are unref'd: with nothing else pending, Node
 // could end the process (status 0, nothing printed) while main() still awaits a result.
 // A timer keeps the event loop alive, and an early end is reported as a failure.
-let finished = false;
-const keepAlive = setInterval(() => {}, 1 << 30);
+// The threaded build can also stall (no CPU used, the awaited result never comes): a
+// photo that takes longer than STALL_S seconds (default 120) ends the run with status 4.
+let finished = false, lastProgress = Date.now();
+const stallS = Number(process.env.STALL_S || 120);
+const keepAlive = setInterval(() => {
+    if (Date.now() - lastProgress > stallS * 1e3) {
+        console.error(`faceapi_bench: no photo finished in ${stallS} s (the wasm backend stalled)`);
+        finished = true;
+        process.exit(4);
+    }
+}, 1000);
 process.on('exit', (code) => {
     if (!finished && code === 0) {
         console.error('faceapi_bench: the process ended before the benchmark finished');

@@ -76,11 +76,19 @@ fc() {
     fi
 }
 
+# face-api; its threaded build now and then stalls or ends early (faceapi_bench.js exits
+# non-zero then): up to 3 attempts, each one counted in the table's notes
 fa() {
-    local t=$1
+    local t=$1 try
     shift
-    node bench/faceapi_bench.js --threads "$t" "$@"
+    for try in 1 2 3; do
+        node bench/faceapi_bench.js --threads "$t" "$@" && return 0
+        echo "bench-faces: face-api, $t thread(s): attempt $try failed" >&2
+        FA_FAILED=$((FA_FAILED + 1))
+    done
+    return 1
 }
+FA_FAILED=0
 
 # the result line of a run, or stop with what the run printed
 check() {
@@ -168,6 +176,7 @@ for t in $THREADS; do
 done
 bins=
 for t in $THREADS; do bins+=" $t thread(s): ${cell[faceapi/$t/used]#* };"; done
+[ "$FA_FAILED" -eq 0 ] || echo "face-api runs that stalled or ended early and were run again: $FA_FAILED"
 echo "threads: facenet-c's own (faces_speed --threads; OpenBLAS kept on one); face-api: the XNNPACK" \
      "threads tfjs reports (getThreadsCount), in () when it differs from the count asked;" \
      "face-api's wasm binary:${bins%;}"
