@@ -66,7 +66,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # before the sanitizer runtime)
 FAILMALLOC := $(BUILD)/tests/alloc/failmalloc.so
 
-.PHONY: all build-all deps test asan bench bench-compare ort weights demo docs clean install uninstall FORCE
+.PHONY: all build-all deps test asan bench bench-compare bench-faces faceapi ort weights demo docs clean install uninstall FORCE
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
 # `all` first installs what is missing, then builds in a fresh make: the pkg-config
@@ -179,6 +179,16 @@ ort:
 # facenet-c against ONNX Runtime: both networks, 1 and 2 threads, batch 1 and 16
 bench-compare: all weights
 	@BUILD=$(BUILD) bash bench/compare.sh
+
+# face-api's own pipeline (Node, tfjs wasm), pinned, into build/faceapi (used by
+# bench/faceapi_bench.js)
+faceapi:
+	@bash scripts/faceapi_setup.sh
+
+# facenet-c's photo pipeline (detect + landmarks + descriptors) against face-api's own,
+# same pixels, 1 and 2 threads: a 500x375 photo and 1000 LFW photos (long: ~1 h on 2 cores)
+bench-faces: all weights
+	@BUILD=$(BUILD) bash bench/faces_compare.sh
 
 weights: all
 	@BUILD=$(BUILD) bash scripts/fetch_weights.sh

@@ -6,6 +6,7 @@
  *  - the small-photo pass finds the face of an LFW photo on which face-api's steps
  *    find none, and leaves face-api's result alone when they find one;
  *  - the tiny landmark net gives the same faces and nearby points;
+ *  - opts.threads reaches the nets (1 thread finds what all cores find; -1 is refused);
  *  - errors name the folder or the image.
  * weights/ must exist (`make test` runs `make weights` first). */
 #include <math.h>
@@ -303,6 +304,44 @@ static void test_tiny_landmarks(void **state)
     fn_image_free(&img);
 }
 
+/* opts.threads reaches the nets: one thread gives the faces the default (all cores)
+ * gives, and a negative count is refused. */
+static void test_threads(void **state)
+{
+    (void)state;
+    fn_image img = {0};
+    fn_face_list all = {0}, one = {0};
+    fn_err err = {0};
+    fn_faces_opts o;
+    fn_faces_opts_default(&o, "weights");
+    o.threads = 1;
+    fn_faces *d;
+    if (fn_image_load(tu_shared("golden/faceapi-detect/2007_007763.png"), 0, &img, &err) ||
+        fn_faces_open(&d, &o, &err) || fn_faces_detect(det, &img, NULL, &all, &err) ||
+        fn_faces_detect(d, &img, NULL, &one, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(one.n, all.n);
+    assert_true(one.n > 0);
+    double dmax = 0;
+    for (int k = 0; k < one.n; k++) {
+        const fn_face *a = &all.face[k], *b = &one.face[k];
+        dmax = fmax(dmax, fabs(a->box.x - b->box.x) + fabs(a->box.y - b->box.y) +
+                          fabs(a->box.width - b->box.width) + fabs(a->box.height - b->box.height));
+        for (int i = 0; i < 136; i++)
+            dmax = fmax(dmax, fabs(a->landmarks[i] - b->landmarks[i]));
+    }
+    print_message("1 thread vs all cores, %d faces: max difference %.3g px\n", one.n, dmax);
+    assert_true(dmax < 1e-3);
+    fn_faces_close(d);
+    o.threads = -1;
+    assert_int_equal(fn_faces_open(&d, &o, &err), -1);
+    assert_null(d);
+    assert_non_null(strstr(err.msg, "threads"));
+    fn_face_list_free(&all);
+    fn_face_list_free(&one);
+    fn_image_free(&img);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -352,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_small_always),
         cmocka_unit_test(test_encode_flip),
         cmocka_unit_test(test_tiny_landmarks),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
