@@ -351,6 +351,30 @@ static void test_merge(void **state)
     free(o), free(e);
 }
 
+/* the same with face detection (rows are faces): the course photos, a checkpoint
+ * after every few images (--batch 1) */
+static void test_resume_faces_after_kill(void **state)
+{
+    (void)state;
+    char cmd[16384];
+    assert_int_equal(fnrun(NULL, NULL, "encode --threads 1 --batch 1 -o ffull.csv '%s'", hh), 0);
+    fmt(cmd, sizeof cmd,
+        "cd '%s' && { '%s' encode --threads 1 --batch 1 --checkpoint 0.01 -o fpart.csv '%s' 2>/dev/null & "
+        "p=$!; for i in $(seq 3000); do [ -f fpart.csv ] && break; sleep 0.01; done; kill -9 $p; wait $p; true; }",
+        tmp, fn, hh);
+    assert_int_equal(sh(cmd), 0);
+    int done = csv_rows("fpart.csv");
+    if (done <= 0 || done >= csv_rows("ffull.csv"))
+        fail_msg("the killed run left %d face rows (want some, not all)", done);
+    assert_int_equal(fnrun(NULL, NULL, "encode --threads 1 --batch 1 --resume -o fpart.csv '%s'", hh), 0);
+    assert_true(same_file("fpart.csv", "ffull.csv"));
+    /* a file of face rows is not resumed by a run without detection */
+    char *o, *e;
+    assert_int_equal(fnrun(&o, &e, "encode --no-detect --resume -o fpart.csv '%s'", hh), 2);
+    assert_non_null(strstr(e, "detected faces"));
+    free(o), free(e);
+}
+
 static void test_parallel_recipe(void **state)
 {
     (void)state;
@@ -431,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_unwritable_output_fails_first),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_resume_faces_after_kill),
         cmocka_unit_test(test_parallel_recipe),
         cmocka_unit_test(test_enroll_tree),
     };
