@@ -9,6 +9,7 @@
 #include "app/match.h"
 #include "cli/cli.h"
 #include "cli/plot.h"
+#include "io/embeddings.h"
 #include "cli/plot_canvas.h"
 
 #define LABEL_MAX 18 /* bytes of a file name shown as a label */
@@ -193,22 +194,6 @@ out:
 
 /* ---- --scores ------------------------------------------------------------------ */
 
-/* A CSV field: quoted (with quotes doubled) when it holds a comma, quote or line break. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void score_rows(FILE *f, const char *set, const char *root, const fn_lfw_pairs *p, const float *dist, int folds)
 {
     int fold = 0, end = folds > 0 ? p->n / folds + (0 < p->n % folds) : p->n;
@@ -222,7 +207,7 @@ static void score_rows(FILE *f, const char *set, const char *root, const fn_lfw_
         for (int s = 0; s < 2; s++) {
             snprintf(path, sizeof path, "%s/%s", root, s ? p->pairs[i].path_b : p->pairs[i].path_a);
             fputc(',', f);
-            csv_field(f, path);
+            fn_csv_field(f, path);
         }
         fprintf(f, ",%s,", p->pairs[i].same ? "same" : "different");
         if (!isnan(dist[i]))

@@ -101,7 +101,7 @@ static int write_npy_text(const char *npy, const char *suffix, const char *const
     return finish(f, tmp, txt, err);
 }
 
-static void csv_field(FILE *f, const char *s)
+void fn_csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
@@ -130,7 +130,7 @@ static int write_csv(const char *path, const char *const *paths, const float *fa
         fprintf(f, ",e%d", j);
     fputc('\n', f);
     for (int i = 0; i < n; i++) {
-        csv_field(f, paths[i]);
+        fn_csv_field(f, paths[i]);
         if (faces6)
             face_cols(f, faces6, i);
         for (int j = 0; j < dim; j++)

@@ -27,6 +27,11 @@
 #include "core/error.h"
 
 #include <stddef.h>
+#include <stdio.h>
+
+/* One CSV field: as is, or quoted (quotes doubled) when it holds a comma, quote or line
+ * break - the one quoting rule of every CSV facenet writes. */
+void fn_csv_field(FILE *f, const char *s);
 
 typedef struct {
     char model[72];       /* model fingerprint; "" unknown */
