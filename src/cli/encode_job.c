@@ -154,7 +154,8 @@ static int write_all(fn_encode_job *j, const fn_cli_face_set *set, const char *c
             r[3] = (float)f->box.width, r[4] = (float)f->box.height, r[5] = (float)f->score;
         }
     }
-    memcpy(e + (size_t)j->prev.n * d, set->emb, sizeof *e * (size_t)n_new * d);
+    if (n_new)
+        memcpy(e + (size_t)j->prev.n * d, set->emb, sizeof *e * (size_t)n_new * d);
     int rc = 0;
     for (int o = 0; o < j->n_out && !rc; o++)
         rc = fn_write_embeddings_ex(j->outs[o], p, ix, f6, n, d, e, &j->meta, err);

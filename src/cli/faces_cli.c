@@ -430,15 +430,18 @@ int fn_cli_face_set_append(fn_cli_face_set *dst, fn_cli_face_set *src, int offse
         dst->raw = r;
     if (!e || (src->raw && !r))
         return fn_fail(err, FN_E_NOMEM, "out of memory after %d faces", dst->n);
-    memcpy(dst->status + offset, src->status, (size_t)src->n_images);
-    memcpy(dst->n_found + offset, src->n_found, sizeof(int) * (size_t)src->n_images);
+    if (src->n_images) {
+        memcpy(dst->status + offset, src->status, (size_t)src->n_images);
+        memcpy(dst->n_found + offset, src->n_found, sizeof(int) * (size_t)src->n_images);
+    }
     for (int i = 0; i < src->n; i++) {
         dst->face[dst->n + i] = src->face[i];
         dst->face[dst->n + i].image += offset;
         src->face[i].landmarks = NULL; /* moved */
     }
-    memcpy(dst->emb + (size_t)dst->n * dst->dim, src->emb, sizeof(float) * (size_t)src->n * dst->dim);
-    if (src->raw)
+    if (src->n) /* (no memcpy from a NULL array, even of 0 bytes) */
+        memcpy(dst->emb + (size_t)dst->n * dst->dim, src->emb, sizeof(float) * (size_t)src->n * dst->dim);
+    if (src->n && src->raw)
         memcpy(dst->raw + (size_t)dst->n * dst->dim, src->raw, sizeof(float) * (size_t)src->n * dst->dim);
     dst->n = dst->cap = n;
     dst->n_images = n_img;
