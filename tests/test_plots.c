@@ -309,7 +309,7 @@ static void test_evaluate_scores(void **state)
     small_pairs(tu_shared("lfw/pairsDevTrain.txt"), train_p, 30, NULL);
     const char *imgs = tu_shared("lfw/original-150");
     /* threshold from --train-pairs: accuracy is that of the threshold on the test rows */
-    snprintf(args, sizeof args, "evaluate %s --pairs %s --train-pairs %s --images %s --json --scores %s --plot %s",
+    snprintf(args, sizeof args, "evaluate --no-detect %s --pairs %s --train-pairs %s --images %s --json --scores %s --plot %s",
              model, test_p, train_p, imgs, csv, png);
     assert_int_equal(run(args, &out, &err), 0);
     cJSON *j = cJSON_Parse(out);
@@ -354,7 +354,7 @@ static void test_evaluate_scores(void **state)
     cJSON_Delete(j);
     /* k-fold: the CSV's folds are the consecutive split, and eval.h's k-fold on its
      * distances gives evaluate's accuracy */
-    snprintf(args, sizeof args, "evaluate %s --pairs %s --folds 4 --images %s --json --scores %s --plot %s --log-far",
+    snprintf(args, sizeof args, "evaluate --no-detect %s --pairs %s --folds 4 --images %s --json --scores %s --plot %s --log-far",
              model, test_p, imgs, csv, svg);
     assert_int_equal(run(args, &out, &err), 0);
     j = cJSON_Parse(out);
