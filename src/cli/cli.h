@@ -45,6 +45,11 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err);
 /* The folder of the model called name (e.g. "ssd-mobilenetv1"), searched where the
  * default model is; 0, or -1 naming the places searched. */
 int fn_cli_find_model(const char *name, char *buf, size_t cap, fn_err *err);
+/* Seconds on the monotonic clock (for rates and checkpoints). */
+double fn_cli_now(void);
+/* A folder the command writes into (--save-chips, --draw): made when missing, and
+ * writable; 0, or FN_EXIT_ERROR after printing why. */
+int fn_cli_out_dir(const char *dir);
 /* The sandbox setting for models shipped with facenet (on only with FACENET_SANDBOX). */
 int fn_cli_sandbox_default(void);
 /* Directory holding the model's side files (facenet.json); never NULL. */

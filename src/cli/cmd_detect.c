@@ -1,26 +1,13 @@
 /* cmd_detect.c - `facenet detect`: the faces in photos - per face the detector's score,
  * the box and the 68 landmarks in image pixels; --save-chips writes the chip the
  * recognition net would see, --draw a copy of each photo with what was found. */
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/faces_cli.h"
-
-/* A folder for --draw / --save-chips: made when missing, and writable. */
-static int out_dir(const char *dir)
-{
-    if (mkdir(dir, 0777) && errno != EEXIST)
-        return fn_cli_fail("%s: cannot create the folder: %s", dir, strerror(errno));
-    if (access(dir, W_OK | X_OK))
-        return fn_cli_fail("%s: cannot write into the folder: %s", dir, strerror(errno));
-    return 0;
-}
 
 static void print_face(const char *path, int i, const fn_face *f, int json)
 {
@@ -65,7 +52,7 @@ int fn_cmd_detect(int argc, char **argv)
         fn_cli_fail("detect: no images given (see facenet detect --help)");
         goto out;
     }
-    if ((draw && out_dir(draw)) || (chips && out_dir(chips)))
+    if ((draw && fn_cli_out_dir(draw)) || (chips && fn_cli_out_dir(chips)))
         goto out;
     if (chips && fn_cli_open_encoder(&a.model, &enc, &err)) { /* the chip has the recognition net's size */
         fn_cli_fail_err(&err);

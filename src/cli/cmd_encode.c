@@ -5,8 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "app/encoder.h"
 #include "cli/cli.h"
@@ -14,28 +12,6 @@
 #include "cli/faces_cli.h"
 #include "io/embeddings.h"
 #include "io/landmarks.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* Landmarks of an image: by its key, else by its last two path components
- * ("Name/Name_0001.jpg", as LFW lists them). */
-const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key)
-{
-    const double *p = fn_landmarks_find(lm, key);
-    if (p)
-        return p;
-    const char *s = key + strlen(key);
-    int slashes = 0;
-    while (s > key && slashes < 2)
-        if (*--s == '/' && ++slashes == 2)
-            s++;
-    return s != key ? fn_landmarks_find(lm, s) : NULL;
-}
 
 /* One face as a line of text: "PATH V1 .. VD", with detection
  * "PATH FACE X Y W H SCORE V1 .. VD". */
@@ -117,12 +93,12 @@ int fn_cmd_encode(int argc, char **argv)
     for (int i = shard_k, k = 0; i < list.n; i += shard_n)
         if (!fn_encode_job_has(&job, list.path[i]))
             paths[k] = list.path[i], keys[k] = list.key[i], index[k++] = i;
-    double t0 = now();
+    double t0 = fn_cli_now();
     if (fn_encode_job_encode(&job, &src, &enc, paths, keys, index, total, want_raw, json && !n_out, &set, &err)) {
         rc = fn_cli_fail_err(&err);
         goto done;
     }
-    double el = now() - t0;
+    double el = fn_cli_now() - t0;
     int failed = total - set.n_ok;
     if (set.n == 0 && total > 0) { /* nothing encoded: keep any previous outputs */
         fn_cli_fail("encode: no face encoded from the %d image%s%s", total, total == 1 ? "" : "s",

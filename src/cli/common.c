@@ -2,8 +2,11 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/encoder.h"
@@ -161,6 +164,37 @@ static void sandbox_policy(const fn_model_args *m, fn_load_opts *o)
     if (off && *off && strcmp(off, "0"))
         o->sandbox = 0;
     o->sandbox_timeout_s = t && atoi(t) > 0 ? atoi(t) : 0;
+}
+
+double fn_cli_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int fn_cli_out_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return fn_cli_fail("%s: cannot create the folder: %s", dir, strerror(errno));
+    if (access(dir, W_OK | X_OK))
+        return fn_cli_fail("%s: cannot write into the folder: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* Landmarks of an image: by its key, else by its last two path components
+ * ("Name/Name_0001.jpg", as LFW lists them). */
+const double *fn_cli_find_landmarks(const fn_landmarks *lm, const char *key)
+{
+    const double *p = fn_landmarks_find(lm, key);
+    if (p)
+        return p;
+    const char *s = key + strlen(key);
+    int slashes = 0;
+    while (s > key && slashes < 2)
+        if (*--s == '/' && ++slashes == 2)
+            s++;
+    return s != key ? fn_landmarks_find(lm, s) : NULL;
 }
 
 int fn_cli_sandbox_default(void)

@@ -14,18 +14,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/encode_job.h"
 #include "io/embeddings.h"
-
-static double mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* FNV-1a of a path, for the set of paths already encoded. */
 static size_t path_hash(const char *s)
@@ -89,7 +81,7 @@ int fn_encode_job_begin(fn_encode_job *j, const char *const *outs, int n_out, in
         if (build_set(j))
             return fn_cli_fail("out of memory");
     }
-    j->t_last = mono();
+    j->t_last = fn_cli_now();
     return 0;
 }
 
@@ -176,10 +168,10 @@ int fn_encode_job_detect(fn_encode_job *j, int detect)
 int fn_encode_job_write(fn_encode_job *j, const fn_cli_face_set *set, const char *const *paths,
                         const long long *index, fn_err *err)
 {
-    double t0 = mono();
+    double t0 = fn_cli_now();
     if (write_all(j, set, paths, index, err))
         return -1;
-    j->t_last = mono();
+    j->t_last = fn_cli_now();
     j->write_cost = j->t_last - t0;
     return 0;
 }
@@ -203,7 +195,7 @@ int fn_encode_job_encode(fn_encode_job *j, fn_face_source *src, fn_encoder *enc,
             rc = fn_cli_face_set_append(set, &part, start, err);
         fn_cli_face_set_free(&part);
         double wait = j->checkpoint_s > 10 * j->write_cost ? j->checkpoint_s : 10 * j->write_cost;
-        if (!rc && start + m < n && mono() - j->t_last >= wait)
+        if (!rc && start + m < n && fn_cli_now() - j->t_last >= wait)
             rc = fn_encode_job_write(j, set, paths, index, err);
     }
     return rc;

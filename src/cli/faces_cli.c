@@ -1,12 +1,9 @@
 /* faces_cli.c - the images of a command, as faces (see faces_cli.h). */
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/faces_cli.h"
@@ -60,10 +57,8 @@ int fn_face_source_open(const fn_cli_args *a, fn_pick pick, int batch, fn_face_s
     else if (chip && strcmp(chip, "align"))
         return fn_cli_fail("--chip: '%s' is not align or faceapi", chip);
     s->save_chips = arg_has(a, "save-chips") ? fn_cli_str(a, "save-chips") : NULL;
-    if (s->save_chips && mkdir(s->save_chips, 0777) && errno != EEXIST)
-        return fn_cli_fail("%s: cannot create the folder: %s", s->save_chips, strerror(errno));
-    if (s->save_chips && access(s->save_chips, W_OK | X_OK))
-        return fn_cli_fail("%s: cannot write into the folder: %s", s->save_chips, strerror(errno));
+    if (s->save_chips && fn_cli_out_dir(s->save_chips))
+        return FN_EXIT_ERROR;
     fn_err err = {0};
     s->lm_path = arg_has(a, "landmarks") ? fn_cli_str(a, "landmarks") : NULL;
     if (s->lm_path) {
@@ -112,16 +107,9 @@ typedef struct {
     int want_raw, tty;
 } loop;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static void progress(int done, int total, double t0)
 {
-    double el = now() - t0, rate = el > 0 ? done / el : 0;
+    double el = fn_cli_now() - t0, rate = el > 0 ? done / el : 0;
     double eta = rate > 0 ? (total - done) / rate : 0;
     int width = 30, fill = total ? (int)((double)done / total * width) : width;
     char bar[64];
@@ -376,7 +364,7 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
     int rc = 0;
     if (!L.in || !L.out || !L.slot || !set->status || !set->n_found)
         rc = fn_fail(err, FN_E_NOMEM, "out of memory");
-    double t0 = now();
+    double t0 = fn_cli_now();
     for (int i = 0; i < n && !rc; i++) {
         int first = -1; /* the same path again: a failure is reported once */
         for (int j = 0; j < i && first < 0; j++)
