@@ -67,23 +67,15 @@ int fn_cmd_detect(int argc, char **argv)
         if (fn_faces_detect_file(src.det, l.path[i], a.model.lim.pixels, &img, &fl, &e2)) {
             fn_cli_fail("%s (skipped)", e2.msg);
             n_bad++;
-            if (json) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddItemToObject(j, "image", fn_json_str(l.path[i]));
-                cJSON_AddStringToObject(j, "error", "unreadable");
-                fn_json_print(j);
-            }
+            if (json)
+                fn_json_print(fn_cli_image_status_json(l.path[i], FN_IMG_UNREADABLE, 0));
             fn_image_free(&img);
             continue;
         }
         if (fl.n == 0) {
             n_none++;
             if (json) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddItemToObject(j, "image", fn_json_str(l.path[i]));
-                cJSON_AddNumberToObject(j, "faces", 0);
-                cJSON_AddStringToObject(j, "error", "no face found");
-                fn_json_print(j);
+                fn_json_print(fn_cli_image_status_json(l.path[i], FN_IMG_NO_FACE, 0));
             } else {
                 printf("%s: no face found\n", l.path[i]);
             }

@@ -126,7 +126,7 @@ int fn_cmd_encode(int argc, char **argv)
         }
     }
     for (int i = 0; json && !n_out && i < total; i++) /* images without an embedding, in --json too */
-        if (set.status[i] != FN_IMG_OK && fn_json_print(fn_cli_image_status_json(&set, paths[i], i)))
+        if (set.status[i] != FN_IMG_OK && fn_json_print(fn_cli_image_status_json(paths[i], set.status[i], set.n_found[i])))
             goto done;
     if (fn_face_source_detects(&src))
         fprintf(stderr, "facenet: encoded %d face%s from %d of %d images (%d without a face, %d unreadable), "

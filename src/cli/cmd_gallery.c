@@ -183,7 +183,7 @@ int fn_cmd_verify(int argc, char **argv)
         }
         rc = same ? FN_EXIT_OK : FN_EXIT_NO;
     } else if (a.json && set.status) { /* no decision: say why in the JSON too */
-        fn_json_print(fn_cli_image_status_json(&set, l.path[0], 0));
+        fn_json_print(fn_cli_image_status_json(l.path[0], set.status[0], set.n_found[0]));
     }
     fn_cli_face_set_free(&set);
     fn_image_list_free(&l);
@@ -263,7 +263,7 @@ int fn_cmd_identify(int argc, char **argv)
     }
     for (int i = 0; a.json && i < l.n; i++)
         if (set.status[i] != FN_IMG_OK)
-            fn_json_print(fn_cli_image_status_json(&set, l.path[i], i));
+            fn_json_print(fn_cli_image_status_json(l.path[i], set.status[i], set.n_found[i]));
     if (l.n > 1 && set.n_ok < l.n)
         summary("identified", &set);
     rc = set.n_ok == l.n ? FN_EXIT_OK : FN_EXIT_ERROR;

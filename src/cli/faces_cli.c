@@ -489,13 +489,12 @@ void fn_cli_face_json(cJSON *obj, const fn_cli_face *f)
     }
 }
 
-cJSON *fn_cli_image_status_json(const fn_cli_face_set *set, const char *path, int image)
+cJSON *fn_cli_image_status_json(const char *path, fn_img_status st, int n_found)
 {
-    fn_img_status st = (fn_img_status)set->status[image];
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "image", fn_json_str(path));
     if (st == FN_IMG_NO_FACE || st == FN_IMG_MANY)
-        cJSON_AddNumberToObject(j, "faces", set->n_found[image]);
+        cJSON_AddNumberToObject(j, "faces", n_found);
     cJSON_AddStringToObject(j, "error", st == FN_IMG_NO_FACE ? "no face found"
                                         : st == FN_IMG_MANY  ? "several faces, one expected"
                                                              : "unreadable");

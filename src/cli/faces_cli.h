@@ -101,6 +101,6 @@ void fn_cli_face_json(cJSON *obj, const fn_cli_face *f);
 
 /* A JSON line for an image that gave no embedding: {"image", "faces": N (when the
  * detector ran), "error": "no face found" | "several faces, one expected" | "unreadable"}. */
-cJSON *fn_cli_image_status_json(const fn_cli_face_set *set, const char *path, int image);
+cJSON *fn_cli_image_status_json(const char *path, fn_img_status st, int n_found);
 
 #endif
