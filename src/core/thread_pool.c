@@ -21,7 +21,22 @@
  * and the caller then runs the tasks itself instead of waiting for it.  A worker that
  * comes late reads a finished (or newer) job's state, its claim fails, and it goes
  * back to waiting.  The job's fields are only rewritten after all its tasks are done,
- * so a claim that succeeds read the fields of its own job. */
+ * so a claim that succeeds read the fields of its own job.
+ *
+ * Two threads on one processor.  Linux places a new or woken thread on an idle
+ * processor, but a worker that keeps polling never sleeps, and the load balancer is
+ * slow to move a thread that ran a moment ago ("cache hot"): measured here, caller and
+ * worker shared one of two idle vCPUs for the first ~60 ms of a run (20 forward passes
+ * of the dlib ResNet at batch 1, each at one-thread speed) before one was moved.  So
+ * each thread notes its processor when it takes up a job (sched_getcpu: no system call
+ * with glibc's rseq), and a worker that finds another pool thread on its own processor
+ * moves itself: it narrows its affinity to the processors no pool thread is on and
+ * widens it back at once (the move happens at the narrowing; nothing stays pinned).
+ * At most once per FN_MOVE_NS per worker, so an overloaded machine does not make it
+ * a habit. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getcpu, sched_setaffinity, CPU_* */
+#endif
 #include "core/thread_pool.h"
 
 #include <pthread.h>
@@ -32,6 +47,7 @@
 #include <unistd.h>
 
 #define FN_SPIN_NS 200000L /* 0.2 ms */
+#define FN_MOVE_NS 5000000L /* 5 ms */
 
 struct fn_pool {
     int threads;                /* workers + the caller */
@@ -47,6 +63,7 @@ struct fn_pool {
     _Atomic(void *) arg;
     atomic_int n;
     atomic_int done;            /* tasks of the current job finished */
+    atomic_int *cpu;            /* threads slots: the processor each thread last ran a job on, -1 unknown */
 };
 
 typedef struct {
@@ -89,6 +106,49 @@ static long now_ns(void)
         }                                                                                                  \
     } while (0)
 
+static int current_cpu(void)
+{
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
+/* Worker `id` took up a job on processor `me`: if another pool thread is there, move
+ * to a processor none is on (see the top of the file). */
+static void spread(fn_pool *p, int id, int me, long *last_move)
+{
+#ifdef __linux__
+    if (me < 0)
+        return;
+    int shared = 0;
+    for (int i = 0; i < p->threads && !shared; i++)
+        shared = i != id && atomic_load_explicit(&p->cpu[i], memory_order_relaxed) == me;
+    if (!shared)
+        return;
+    long t = now_ns();
+    if (*last_move && t - *last_move < FN_MOVE_NS)
+        return;
+    *last_move = t;
+    cpu_set_t allowed, free_cpus;
+    if (sched_getaffinity(0, sizeof allowed, &allowed))
+        return;
+    free_cpus = allowed;
+    for (int i = 0; i < p->threads; i++) {
+        int c = atomic_load_explicit(&p->cpu[i], memory_order_relaxed);
+        if (c >= 0 && c < CPU_SETSIZE)
+            CPU_CLR(c, &free_cpus);
+    }
+    if (CPU_COUNT(&free_cpus) == 0 || sched_setaffinity(0, sizeof free_cpus, &free_cpus))
+        return;
+    sched_setaffinity(0, sizeof allowed, &allowed);
+    atomic_store_explicit(&p->cpu[id], current_cpu(), memory_order_relaxed);
+#else
+    (void)p, (void)id, (void)me, (void)last_move;
+#endif
+}
+
 static unsigned gen_of(unsigned long long state)
 {
     return (unsigned)(state >> 32);
@@ -123,6 +183,7 @@ static void *worker(void *a)
     free(a);
     fn_pool *p = wa.p;
     unsigned seen = 0;
+    long last_move = 0;
     for (;;) {
         int spun = 0;
         SPIN_UNTIL(gen_of(atomic_load(&p->state)) != seen || atomic_load(&p->quit));
@@ -137,6 +198,9 @@ static void *worker(void *a)
         if (atomic_load(&p->quit))
             break;
         seen = gen_of(atomic_load(&p->state));
+        int me = current_cpu();
+        atomic_store_explicit(&p->cpu[wa.id], me, memory_order_relaxed);
+        spread(p, wa.id, me, &last_move);
         take_tasks(p, seen, wa.id);
     }
     return NULL;
@@ -170,10 +234,13 @@ int fn_pool_create(int threads, fn_pool **out, fn_err *err)
     }
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done_cv, NULL);
-    if (threads > 1 && !(p->workers = calloc((size_t)threads - 1, sizeof *p->workers))) {
+    if (!(p->cpu = malloc(sizeof *p->cpu * (size_t)threads)) ||
+        (threads > 1 && !(p->workers = calloc((size_t)threads - 1, sizeof *p->workers)))) {
         fn_pool_free(p);
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     }
+    for (int i = 0; i < threads; i++)
+        atomic_init(&p->cpu[i], -1);
     for (int i = 1; i < threads; i++) {
         worker_arg *a = malloc(sizeof *a);
         if (!a || (a->p = p, a->id = i, pthread_create(&p->workers[i - 1], NULL, worker, a))) {
@@ -201,6 +268,7 @@ void fn_pool_free(fn_pool *p)
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
     free(p->workers);
+    free(p->cpu);
     free(p);
 }
 
@@ -217,6 +285,7 @@ void fn_pool_run(fn_pool *p, int n, fn_task_fn fn, void *arg)
         return;
     }
     const unsigned gen = gen_of(atomic_load(&p->state)) + 1;
+    atomic_store_explicit(&p->cpu[0], current_cpu(), memory_order_relaxed);
     atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
     atomic_store_explicit(&p->n, n, memory_order_relaxed);
