@@ -107,12 +107,13 @@ static void test_odd_shapes(void **state)
         conv_case(3, 1, 1, 1, 17, 1, 1, 1, 0, 0, 0, act);   /* 1x1 conv of 1-pixel images, 1 channel */
         conv_case(2, 6, 5, 3, 16, 3, 3, 2, 1, 0, 0, act);   /* stride 2, asymmetric 'same' padding */
         conv_case(2, 7, 6, 1, 33, 2, 2, 2, 1, 2, 3, act);   /* even kernel, strided rows in and out */
-        conv_case(1, 9, 9, 40, 20, 3, 3, 1, 0, 0, 0, act);  /* K = 360: two k-blocks */
+        conv_case(1, 9, 9, 40, 20, 3, 3, 1, 0, 0, 0, act);  /* K = 360, 49 rows: A fits the L2, one k-block */
+        conv_case(1, 24, 24, 40, 20, 3, 3, 1, 1, 0, 0, act); /* K = 360, 576 rows: A does not, k in blocks */
         conv_case(2, 5, 7, 13, 31, 1, 7, 1, 1, 3, 1, act);  /* 1x7, 13 channels */
         conv_case(1, 23, 21, 8, 48, 1, 1, 1, 0, 0, 0, act); /* 1x1 over 483 pixels: several row tiles */
         conv_case(4, 17, 17, 6, 7, 3, 3, 1, 1, 0, 0, act);  /* 289-pixel images: two tiles each */
         conv_case(1, 3, 3, 64, 200, 1, 1, 1, 0, 0, 0, act); /* 9 rows, 13 panels: column chunks, rows 8 + 1 */
-        conv_case(1, 1, 1, 300, 256, 1, 1, 1, 0, 0, 0, act); /* one row (the 1-row kernel), K over k-blocks */
+        conv_case(1, 1, 1, 300, 256, 1, 1, 1, 0, 0, 0, act); /* one row (the 1-row kernel), K = 300 in one block */
         conv_case(1, 2, 2, 7, 40, 1, 1, 1, 0, 0, 0, act);   /* 4 rows (the 4-row kernel), 40 filters */
         conv_case(2, 9, 9, 5, 20, 3, 3, 1, 1, 0, 0, act);   /* 162 rows > 20 filters: row tasks per thread */
     }

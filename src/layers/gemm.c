@@ -23,6 +23,8 @@
 #define NR FN_GEMM_NR
 #define KC 256       /* k per block (AVX2; AVX-512 takes half): B's block stays in L1 */
 #define MR_MAX 12
+#define FN_GEMM_L2_BYTES (1 << 20) /* the L2 the blocking assumes (x86 cores since ~2017: 1-2 MiB) */
+#define FN_PF_K 32                 /* prefetch distance in k (32 x 64 bytes per panel) */
 
 int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out)
 {
@@ -90,6 +92,7 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
     }
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     for (int k = 0; k < kc; k++, b += NR) {
+        _mm_prefetch((const char *)(b + FN_PF_K * NR), _MM_HINT_T0);
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         __m256 x;
         x = _mm256_broadcast_ss(a0 + k);
@@ -145,6 +148,8 @@ micro_avx512_body(const int MR, int kc, const float *const *a, const float *b, s
     if (np == 2) {
         const float *b2 = b + bstride;
         for (int k = 0; k < kc; k++, b += NR, b2 += NR) {
+            _mm_prefetch((const char *)(b + FN_PF_K * NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b2 + FN_PF_K * NR), _MM_HINT_T0);
             const __m512 p0 = _mm512_load_ps(b), p1 = _mm512_load_ps(b2);
 #pragma GCC unroll 8
             for (int r = 0; r < MR; r++) {
@@ -154,6 +159,7 @@ micro_avx512_body(const int MR, int kc, const float *const *a, const float *b, s
         }
     } else {
         for (int k = 0; k < kc; k++, b += NR) {
+            _mm_prefetch((const char *)(b + FN_PF_K * NR), _MM_HINT_T0);
             const __m512 p0 = _mm512_load_ps(b);
 #pragma GCC unroll 8
             for (int r = 0; r < MR; r++)
@@ -223,7 +229,14 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
         return; /* callers check fn_gemm_available() */
     const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
     const size_t bstride = (size_t)K * NR;
-    const int KB = NP == 2 ? KC / 2 : KC; /* the k-block of B's panels (KB x 16 NP) stays in L1 */
+    /* The k-block of B's panels (KB x 16 NP) stays in L1 - unless A and a panel group
+     * fit in half the L2 together (few rows: late layers at batch 1): then the whole k
+     * range in one block, so each panel is read as one stream and C is stored once.
+     * Either way the micro-kernel prefetches B FN_PF_K values of k ahead: at batch 1
+     * the weights are used by few rows and (FaceNet's 91 MB) come from memory. */
+    int KB = NP == 2 ? KC / 2 : KC;
+    if ((size_t)M * (size_t)K + (size_t)K * NR * NP <= (size_t)FN_GEMM_L2_BYTES / 2 / sizeof(float))
+        KB = K;
     float edge[MR_MAX * 2 * NR] = {0};    /* the last columns' tile, so nothing past N is written */
     for (int k0 = 0; k0 < K; k0 += KB) {
         const int kc = K - k0 < KB ? K - k0 : KB, first = k0 == 0, last = k0 + kc == K;
