@@ -76,6 +76,54 @@ static void dw_case(int n, int h, int w, int c, int dm, int kh, int kw, int sh, 
         for (int i = g.f; i < g.ldo; i++) /* padding columns of a strided output stay untouched */
             assert_true(o2[r * g.ldo + i] == 0.0f);
     }
+    /* fn_depthwise_run: every ISA the CPU has, on one thread and on a pool of 3, with
+     * relu / relu6 in the store (and sigmoid left to the caller), against naive + the
+     * activation; the vector ISAs agree bitwise with each other and across threads.
+     * Inputs include NaN and -0 so the activations' rules for them are checked. */
+    for (size_t i = 0; i < (size_t)n * h * w * g.ldi; i++) /* outputs past 6, so relu6 clips */
+        in[i] *= 8.0f;
+    in[0] = NAN, in[1] = -0.0f;
+    fn_depthwise_naive(&g, dm, in, k, b, o1);
+    fn_pool *pool = NULL;
+    fn_err err = {0};
+    assert_int_equal(fn_pool_create(3, &pool, &err), 0);
+    const fn_act acts[] = {FN_ACT_LINEAR, FN_ACT_RELU, FN_ACT_RELU6, FN_ACT_SIGMOID};
+    float *first = calloc(on, sizeof(float));
+    for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
+        float *want = malloc(sizeof(float) * on);
+        memcpy(want, o1, sizeof(float) * on);
+        fn_apply_act(acts[ai], NULL, want, (size_t)n * g.oh * g.ow, g.f, g.ldo);
+        int have_first = 0;
+        for (int isa = FN_ISA_PORTABLE; isa <= (int)fn_cpu_isa(); isa++)
+            for (int t = 0; t < 2; t++) {
+                fn_cpu_force_isa(isa);
+                memset(o2, 0, sizeof(float) * on);
+                if (fn_depthwise_run(&g, dm, in, k, b, acts[ai], o2, t ? pool : NULL))
+                    fn_apply_act(acts[ai], NULL, o2, (size_t)n * g.oh * g.ow, g.f, g.ldo);
+                fn_cpu_force_isa(-1);
+                for (size_t r = 0; r < (size_t)n * g.oh * g.ow; r++) {
+                    for (int i = 0; i < g.f; i++) {
+                        float a = want[r * g.ldo + i], e = o2[r * g.ldo + i];
+                        int same_nan = isnan(a) && isnan(e);
+                        if (!same_nan && (isnan(a) || isnan(e) || fabsf(a - e) > 1e-5f * (1 + fabsf(a)) ||
+                                          signbit(a) != signbit(e)))
+                            fail_msg("depthwise run act %d isa %d threads %d: row %zu ch %d want %g got %g",
+                                     (int)acts[ai], isa, t ? 3 : 1, r, i, a, e);
+                    }
+                    for (int i = g.f; i < g.ldo; i++)
+                        assert_true(o2[r * g.ldo + i] == 0.0f);
+                }
+                if (isa >= FN_ISA_AVX2 && dm == 1) { /* the vector kernels: one answer, bit for bit */
+                    if (!have_first)
+                        memcpy(first, o2, sizeof(float) * on), have_first = 1;
+                    else
+                        assert_memory_equal(first, o2, sizeof(float) * on);
+                }
+            }
+        free(want);
+    }
+    fn_pool_free(pool);
+    free(first);
     free(in), free(k), free(b), free(o1), free(o2), free(o3), free(dense);
 }
 
@@ -90,6 +138,9 @@ static void test_depthwise_kernels(void **state)
                 dw_case(1, 5, 7, 13, 3, win[k][0], win[k][1], s, 3 - s, same, 3, 5);
             }
     dw_case(3, 9, 4, 1, 2, 3, 3, 2, 1, 1, 0, 0);
+    dw_case(2, 6, 5, 37, 1, 3, 3, 2, 2, 1, 3, 1); /* 37 channels: vector blocks and a tail */
+    dw_case(1, 1, 1, 16, 1, 3, 3, 1, 1, 1, 0, 0); /* 1-pixel image: one tap in range */
+    dw_case(2, 9, 11, 70, 1, 3, 3, 1, 1, 0, 0, 0); /* more than 64 channels, no padding */
 }
 
 /* ---- whole layers through a generated model ----------------------------------------- */

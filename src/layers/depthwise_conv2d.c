@@ -44,8 +44,10 @@ void fn_depthwise_naive(const fn_conv_geom *g, int dm, const float *in, const fl
             }
 }
 
-void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
-                       const float *bias, float *out)
+/* The general fast path (any depth multiplier; also the portable one): float sums over
+ * whole pixel rows, bias first, then the taps in (ky, kx) order. */
+static void dw_rows_c(const fn_conv_geom *g, int dm, const float *in, const float *kernel, const float *bias,
+                      float *out)
 {
     const int f = g->c * dm;
     for (int n = 0; n < g->n; n++)
@@ -75,6 +77,237 @@ void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const flo
                     }
                 }
             }
+}
+
+/* ---- depth multiplier 1 with AVX2 / AVX-512: the common case (MobileNet) ----------
+ * One task = a range of output rows (image, y).  Per output pixel and block of
+ * channels (16 with AVX-512, 8 with AVX2), the sum starts from the bias and adds the
+ * in-range taps in (ky, kx) order with fused multiply-adds; relu / relu6 are applied in
+ * registers before the one store.  Both ISAs compute every value with the same chain
+ * of fused multiply-adds (the AVX2 path does its last channels one at a time with
+ * fmaf), so they agree bitwise; at any thread count too (a value is never split). */
+typedef struct {
+    const fn_conv_geom *g;
+    const float *in, *kernel, *bias;
+    float *out;
+    int act; /* 0 linear, 1 relu, 2 relu6 */
+} dw_job;
+
+#ifdef FN_DW_X86
+#undef FN_DW_X86
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FN_DW_X86 1
+#ifndef DW_P
+#define DW_P 4 /* output pixels per step in a row's interior */
+#endif
+
+/* The window of output column ox: kx in [*k0, *k1), starting at input column *x0. */
+static inline void dw_span(int o, int s, int pad, int k, int n, int *x0, int *k0, int *k1)
+{
+    *x0 = o * s - pad;
+    *k0 = *x0 < 0 ? -*x0 : 0;
+    *k1 = n - *x0 < k ? n - *x0 : k;
+}
+
+/* One block of 16 channels (mask m; full: all 16, so plain loads and stores - masked
+ * stores are slow on some CPUs) for np output pixels starting at o: nky x nkx taps from
+ * input pixel in_row0 and kernel tap kp0 on (np > 1: whole windows inside the row, the
+ * next pixel's window sw columns on). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+dw_block512(const dw_job *j, const float *bias, const float *in_row0, const float *kp0, int nky, int nkx, float *o,
+            __mmask16 m, const int full, const int np)
+{
+    const fn_conv_geom *g = j->g;
+    const size_t ldi = (size_t)g->ldi, rowstride = (size_t)g->w * ldi, kstride = (size_t)g->kw * g->c;
+    const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
+    __m512 acc[DW_P];
+    acc[0] = full ? _mm512_loadu_ps(bias) : _mm512_maskz_loadu_ps(m, bias);
+#pragma GCC unroll 8
+    for (int q = 1; q < np; q++)
+        acc[q] = acc[0];
+    for (int ky = 0; ky < nky; ky++) {
+        const float *ip = in_row0 + (size_t)ky * rowstride, *kp = kp0 + (size_t)ky * kstride;
+        for (int kx = 0; kx < nkx; kx++) {
+            const float *wp = kp + (size_t)kx * g->c, *xp = ip + (size_t)kx * ldi;
+            const __m512 wv = full ? _mm512_loadu_ps(wp) : _mm512_maskz_loadu_ps(m, wp);
+#pragma GCC unroll 8
+            for (int q = 0; q < np; q++) {
+                const float *xq = xp + (size_t)q * g->sw * ldi;
+                acc[q] = _mm512_fmadd_ps(full ? _mm512_loadu_ps(xq) : _mm512_maskz_loadu_ps(m, xq), wv, acc[q]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < np; q++) {
+        if (j->act == 1) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+            acc[q] = _mm512_max_ps(acc[q], zero);
+        else if (j->act == 2) /* NaN stays NaN and -0 stays -0, as the reference's rule */
+            acc[q] = _mm512_min_ps(six, _mm512_max_ps(zero, acc[q]));
+        if (full)
+            _mm512_storeu_ps(o + (size_t)q * g->ldo, acc[q]);
+        else
+            _mm512_mask_storeu_ps(o + (size_t)q * g->ldo, m, acc[q]);
+    }
+}
+
+__attribute__((target("avx512f"))) static void dw_rows_avx512(void *arg, size_t r0, size_t r1)
+{
+    const dw_job *j = arg;
+    const fn_conv_geom *g = j->g;
+    const int C = g->c, cv = C & ~15;
+    const __mmask16 tail = (__mmask16)((1u << (C - cv)) - 1);
+    for (size_t r = r0; r < r1; r++) {
+        const int n = (int)(r / (size_t)g->oh), oy = (int)(r % (size_t)g->oh);
+        int y0, ky0, ky1;
+        dw_span(oy, g->sh, g->pt, g->kh, g->h, &y0, &ky0, &ky1);
+        float *orow = j->out + r * (size_t)g->ow * g->ldo;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int x0, kx0, kx1;
+            dw_span(ox, g->sw, g->pl, g->kw, g->w, &x0, &kx0, &kx1);
+            float *o = orow + (size_t)ox * g->ldo;
+            /* the first tap in range: input pixel (n, y0 + ky0, x0 + kx0), kernel (ky0, kx0) */
+            const float *in0 = j->in + (((size_t)n * g->h + (size_t)(y0 + ky0)) * g->w + (size_t)(x0 + kx0)) * g->ldi;
+            const float *k0 = j->kernel + ((size_t)ky0 * g->kw + (size_t)kx0) * C;
+            const int nky = ky1 - ky0, nkx = kx1 - kx0;
+            if (x0 >= 0 && ox + DW_P <= g->ow && x0 + (DW_P - 1) * g->sw + g->kw <= g->w) {
+                /* DW_P pixels whose windows lie inside the row: DW_P independent sums
+                 * (one chain of fused multiply-adds alone waits on its own latency) */
+                for (int c = 0; c < cv; c += 16)
+                    dw_block512(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, 0xffff, 1, DW_P);
+                if (cv < C)
+                    dw_block512(j, j->bias + cv, in0 + cv, k0 + cv, nky, nkx, o + cv, tail, 0, DW_P);
+                ox += DW_P - 1;
+                continue;
+            }
+            for (int c = 0; c < cv; c += 16)
+                dw_block512(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, 0xffff, 1, 1);
+            if (cv < C)
+                dw_block512(j, j->bias + cv, in0 + cv, k0 + cv, nky, nkx, o + cv, tail, 0, 1);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static float dw_act1(float v, int act)
+{
+    if (act == 1)
+        return v > 0.0f ? v : 0.0f;
+    if (act == 2)
+        return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    return v;
+}
+
+/* As dw_block512 with 8 channels (all present) and np pixels. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+dw_block256(const dw_job *j, const float *bias, const float *in_row0, const float *kp0, int nky, int nkx, float *o,
+            const int np)
+{
+    const fn_conv_geom *g = j->g;
+    const size_t ldi = (size_t)g->ldi, rowstride = (size_t)g->w * ldi, kstride = (size_t)g->kw * g->c;
+    const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.0f);
+    __m256 acc[DW_P];
+    acc[0] = _mm256_loadu_ps(bias);
+#pragma GCC unroll 8
+    for (int q = 1; q < np; q++)
+        acc[q] = acc[0];
+    for (int ky = 0; ky < nky; ky++) {
+        const float *ip = in_row0 + (size_t)ky * rowstride, *kp = kp0 + (size_t)ky * kstride;
+        for (int kx = 0; kx < nkx; kx++) {
+            const float *xp = ip + (size_t)kx * ldi;
+            const __m256 wv = _mm256_loadu_ps(kp + (size_t)kx * g->c);
+#pragma GCC unroll 8
+            for (int q = 0; q < np; q++)
+                acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + (size_t)q * g->sw * ldi), wv, acc[q]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < np; q++) {
+        if (j->act == 1)
+            acc[q] = _mm256_max_ps(acc[q], zero);
+        else if (j->act == 2)
+            acc[q] = _mm256_min_ps(six, _mm256_max_ps(zero, acc[q]));
+        _mm256_storeu_ps(o + (size_t)q * g->ldo, acc[q]);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void dw_rows_avx2(void *arg, size_t r0, size_t r1)
+{
+    const dw_job *j = arg;
+    const fn_conv_geom *g = j->g;
+    const int C = g->c, cv = C & ~7;
+    for (size_t r = r0; r < r1; r++) {
+        const int n = (int)(r / (size_t)g->oh), oy = (int)(r % (size_t)g->oh);
+        int y0, ky0, ky1;
+        dw_span(oy, g->sh, g->pt, g->kh, g->h, &y0, &ky0, &ky1);
+        float *orow = j->out + r * (size_t)g->ow * g->ldo;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int x0, kx0, kx1;
+            dw_span(ox, g->sw, g->pl, g->kw, g->w, &x0, &kx0, &kx1);
+            float *o = orow + (size_t)ox * g->ldo;
+            const float *in0 = j->in + (((size_t)n * g->h + (size_t)(y0 + ky0)) * g->w + (size_t)(x0 + kx0)) * g->ldi;
+            const float *k0 = j->kernel + ((size_t)ky0 * g->kw + (size_t)kx0) * C;
+            const int nky = ky1 - ky0, nkx = kx1 - kx0;
+            if (cv == C && x0 >= 0 && ox + DW_P <= g->ow && x0 + (DW_P - 1) * g->sw + g->kw <= g->w) {
+                for (int c = 0; c < C; c += 8) /* DW_P pixels at once, as the AVX-512 kernel */
+                    dw_block256(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, DW_P);
+                ox += DW_P - 1;
+                continue;
+            }
+            for (int c = 0; c < cv; c += 8)
+                dw_block256(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, 1);
+            for (int c = cv; c < C; c++) { /* the last channels one at a time, fused as above */
+                float acc = j->bias[c];
+                for (int ky = 0; ky < nky; ky++)
+                    for (int kx = 0; kx < nkx; kx++)
+                        acc = __builtin_fmaf(in0[((size_t)ky * g->w + kx) * g->ldi + c],
+                                             k0[((size_t)ky * g->kw + kx) * C + c], acc);
+                o[c] = dw_act1(acc, j->act);
+            }
+        }
+    }
+}
+#endif
+
+int fn_depthwise_run(const fn_conv_geom *g, int dm, const float *in, const float *kernel, const float *bias,
+                     fn_act act, float *out, fn_pool *pool)
+{
+    const int fused = act == FN_ACT_RELU ? 1 : act == FN_ACT_RELU6 ? 2 : 0;
+#ifdef FN_DW_X86
+    fn_range_fn rows = NULL;
+    if (dm == 1 && fn_cpu_isa() >= FN_ISA_AVX512)
+        rows = dw_rows_avx512;
+    else if (dm == 1 && fn_cpu_isa() >= FN_ISA_AVX2)
+        rows = dw_rows_avx2;
+    if (rows) {
+        float *zeros = NULL;
+        if (!bias) { /* the kernels start from the bias: a row of zeros */
+            static const float z[64];
+            if (g->c > 64 && !(zeros = calloc((size_t)g->c, sizeof(float))))
+                rows = NULL;
+            bias = g->c > 64 ? zeros : z;
+        }
+        if (rows) {
+            const int lin = act == FN_ACT_LINEAR || fused;
+            dw_job j = {g, in, kernel, bias, out, lin ? fused : 0};
+            const size_t n_rows = (size_t)g->n * g->oh, row = (size_t)g->ow * g->c * g->kh * g->kw;
+            fn_pool_for(pool, n_rows, (65536 + row - 1) / (row ? row : 1), rows, &j);
+            free(zeros);
+            return lin ? 0 : 1;
+        }
+    }
+#else
+    (void)pool;
+#endif
+    dw_rows_c(g, dm, in, kernel, bias, out);
+    (void)fused;
+    return act == FN_ACT_LINEAR ? 0 : 1;
+}
+
+void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
+                       const float *bias, float *out)
+{
+    fn_depthwise_run(g, dm, in, kernel, bias, FN_ACT_LINEAR, out, NULL);
 }
 
 /* Config shared with SeparableConv2D: kernel_size, strides, padding, depth_multiplier,
@@ -179,11 +412,11 @@ static void dw_forward(const fn_layer *L, const fn_view *in, const fn_shape *in_
     const float *kernel = fn_layer_weight_c(L, "depthwise_kernel")->data;
     fn_conv_geom g = fn_depthwise_geom(p->kh, p->kw, p->sh, p->sw, p->same, in_shape, ctx->n);
     g.f = g.c * p->dm, g.ldi = in[0].ld, g.ldo = out.ld;
-    if (ctx->reference)
+    if (ctx->reference) {
         fn_depthwise_naive(&g, p->dm, in[0].p, kernel, p->bias, out.p);
-    else
-        fn_depthwise_fast(&g, p->dm, in[0].p, kernel, p->bias, out.p);
-    fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+        fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
+    } else if (fn_depthwise_run(&g, p->dm, in[0].p, kernel, p->bias, L->act, out.p, ctx->pool))
+        fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
 }
 
 static double dw_macs(const fn_layer *L, const fn_shape *in)

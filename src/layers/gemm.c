@@ -72,7 +72,7 @@ int fn_gemm_np(void)
 }
 
 /* One micro-tile: C[mr][16 np] (ldc) op= A[mr rows](a[r] + k) * B panels (16 per k) over kc.
- * first: start from zero (else from C); last: add bias, relu if asked, then store. */
+ * first: start from zero (else from C); last: add bias, relu (1) or relu6 (2) if asked, then store. */
 
 #ifdef FN_X86
 __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *const *a, const float *b,
@@ -110,11 +110,15 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
     }
     if (last) {
         const __m256 bias0 = _mm256_load_ps(bias), bias1 = _mm256_load_ps(bias + 8), z = _mm256_setzero_ps();
+        const __m256 six = _mm256_set1_ps(6.0f);
 #pragma GCC unroll 6
         for (int r = 0; r < MR; r++) {
             acc[r][0] = _mm256_add_ps(acc[r][0], bias0), acc[r][1] = _mm256_add_ps(acc[r][1], bias1);
-            if (relu) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+            if (relu == 1) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
                 acc[r][0] = _mm256_max_ps(acc[r][0], z), acc[r][1] = _mm256_max_ps(acc[r][1], z);
+            else if (relu == 2) /* relu6: NaN stays NaN, -0 stays -0, as the reference's rule */
+                acc[r][0] = _mm256_min_ps(six, _mm256_max_ps(z, acc[r][0])),
+                acc[r][1] = _mm256_min_ps(six, _mm256_max_ps(z, acc[r][1]));
         }
     }
 #pragma GCC unroll 6
@@ -168,12 +172,15 @@ micro_avx512_body(const int MR, int kc, const float *const *a, const float *b, s
     }
     if (last) {
         const __m512 bv0 = _mm512_load_ps(bias), bv1 = np == 2 ? _mm512_load_ps(bias + 16) : _mm512_setzero_ps();
-        const __m512 z = _mm512_setzero_ps();
+        const __m512 z = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             acc[r][0] = _mm512_add_ps(acc[r][0], bv0), acc[r][1] = _mm512_add_ps(acc[r][1], bv1);
-            if (relu) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
+            if (relu == 1) /* max(x, 0) is 0 for NaN, as the reference's x > 0 ? x : 0 */
                 acc[r][0] = _mm512_max_ps(acc[r][0], z), acc[r][1] = _mm512_max_ps(acc[r][1], z);
+            else if (relu == 2) /* relu6: NaN stays NaN, -0 stays -0, as the reference's rule */
+                acc[r][0] = _mm512_min_ps(six, _mm512_max_ps(z, acc[r][0])),
+                acc[r][1] = _mm512_min_ps(six, _mm512_max_ps(z, acc[r][1]));
         }
     }
 #pragma GCC unroll 8
@@ -227,7 +234,8 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
 #endif
     if (!micro)
         return; /* callers check fn_gemm_available() */
-    const int K = B->k, N = B->n, relu = act == FN_ACT_RELU;
+    /* relu: 1 relu, 2 relu6 (applied in the store), 0 linear or applied after */
+    const int K = B->k, N = B->n, relu = act == FN_ACT_RELU ? 1 : act == FN_ACT_RELU6 ? 2 : 0;
     const size_t bstride = (size_t)K * NR;
     /* The k-block of B's panels (KB x 16 NP) stays in L1 - unless A and a panel group
      * fit in half the L2 together (few rows: late layers at batch 1): then the whole k
@@ -269,7 +277,7 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
             }
         }
     }
-    if (act != FN_ACT_LINEAR && act != FN_ACT_RELU) /* the bias is in; the rest of the activations */
+    if (act != FN_ACT_LINEAR && act != FN_ACT_RELU && act != FN_ACT_RELU6) /* the bias is in; the rest */
         fn_apply_act(act, NULL, C + (size_t)p0 * NR, (size_t)M,
                      (p1 * NR < N ? p1 * NR : N) - p0 * NR, ldc);
 }

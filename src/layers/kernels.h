@@ -120,6 +120,11 @@ void fn_depthwise_naive(const fn_conv_geom *g, int dm, const float *in, const fl
                         const float *bias, float *out);
 void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
                        const float *bias, float *out);
+/* The fast path over the pool (NULL: the caller's thread) with the activation applied in
+ * the store when it is linear, relu or relu6 (returns 0); any other act is not applied
+ * (returns 1: the caller applies it). */
+int fn_depthwise_run(const fn_conv_geom *g, int dm, const float *in, const float *kernel, const float *bias,
+                     fn_act act, float *out, fn_pool *pool);
 /* Window geometry of an (h, w, c) input for n images (f, ldo left 0 for the caller). */
 fn_conv_geom fn_depthwise_geom(int kh, int kw, int sh, int sw, int same, const fn_shape *in, int n);
 
