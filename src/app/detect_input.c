@@ -64,15 +64,6 @@ typedef struct {
     int side, ox, oy;
 } padded_view;
 
-static inline float view_px(const padded_view *v, int sx, int sy, int c)
-{
-    int x = sx - v->ox, y = sy - v->oy;
-    if (x < 0 || y < 0 || x >= v->crop.width || y >= v->crop.height)
-        return 0.0f;
-    size_t i = ((size_t)(v->crop.y + y) * (size_t)v->img->w + (size_t)(v->crop.x + x)) * 3 + c;
-    return (float)v->img->rgb[i];
-}
-
 /* XNNPACK's legacy-mode indirection: source index and weight of output index i. */
 static void legacy_coord(int i, float scale, int side, int *i0, int *i1, float *alpha)
 {
@@ -116,36 +107,57 @@ int fn_det_input_tensor(const fn_image *img, const fn_irect *crop, const fn_det_
 
     int n = p->size;
     float scale = (float)v.side / (float)n;
+    /* The source columns of every output column, once (the same for every row): the
+     * byte offsets of the two taps in an image row, -1 where padToSquare's padding is,
+     * and the weight. */
+    long *xo = malloc(sizeof *xo * 2 * (size_t)n);
+    float *ax = malloc(sizeof *ax * (size_t)n);
+    if (!xo || !ax) {
+        free(xo), free(ax);
+        return fn_fail(err, FN_E_NOMEM, "detector input: out of memory");
+    }
+    for (int ox = 0; ox < n; ox++) {
+        int x[2];
+        if (v.side == n)
+            x[0] = x[1] = ox, ax[ox] = 0.0f;
+        else
+            legacy_coord(ox, scale, v.side, &x[0], &x[1], &ax[ox]);
+        for (int t = 0; t < 2; t++) {
+            int ix = x[t] - v.ox;
+            xo[2 * ox + t] = ix < 0 || ix >= v.crop.width ? -1 : (long)(v.crop.x + ix) * 3;
+        }
+    }
     for (int oy = 0; oy < n; oy++) {
-        int y0, y1;
+        int y[2];
         float ay;
         if (v.side == n)
-            y0 = y1 = oy, ay = 0.0f;
+            y[0] = y[1] = oy, ay = 0.0f;
         else
-            legacy_coord(oy, scale, v.side, &y0, &y1, &ay);
+            legacy_coord(oy, scale, v.side, &y[0], &y[1], &ay);
+        const uint8_t *row[2]; /* NULL: a padding row */
+        for (int t = 0; t < 2; t++) {
+            int iy = y[t] - v.oy;
+            row[t] = iy < 0 || iy >= v.crop.height ? NULL
+                                                   : v.img->rgb + (size_t)(v.crop.y + iy) * (size_t)v.img->w * 3;
+        }
         for (int ox = 0; ox < n; ox++) {
-            int x0, x1;
-            float ax;
-            if (v.side == n)
-                x0 = x1 = ox, ax = 0.0f;
-            else
-                legacy_coord(ox, scale, v.side, &x0, &x1, &ax);
+            const long l = xo[2 * ox], r = xo[2 * ox + 1];
             float *o = out + ((size_t)oy * n + ox) * 3;
             for (int c = 0; c < 3; c++) {
-                float val;
-                if (v.side == n) {
-                    val = view_px(&v, ox, oy, c);
-                } else {
-                    float tl = view_px(&v, x0, y0, c), tr = view_px(&v, x1, y0, c);
-                    float bl = view_px(&v, x0, y1, c), br = view_px(&v, x1, y1, c);
-                    float top = tl + (tr - tl) * ax;
-                    float bot = bl + (br - bl) * ax;
-                    val = top + (bot - top) * ay;
-                }
+                float tl = row[0] && l >= 0 ? (float)row[0][l + c] : 0.0f;
+                float tr = row[0] && r >= 0 ? (float)row[0][r + c] : 0.0f;
+                float bl = row[1] && l >= 0 ? (float)row[1][l + c] : 0.0f;
+                float br = row[1] && r >= 0 ? (float)row[1][r + c] : 0.0f;
+                /* the same operations as XNNPACK's legacy bilinear, in the same order
+                 * (with a zero weight they give the top-left value exactly) */
+                float top = tl + (tr - tl) * ax[ox];
+                float bot = bl + (br - bl) * ax[ox];
+                float val = top + (bot - top) * ay;
                 o[c] = (val - p->mean[c]) / p->divisor - p->offset;
             }
         }
     }
+    free(xo), free(ax);
     return 0;
 }
 
