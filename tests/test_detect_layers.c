@@ -1,6 +1,8 @@
 /* test_detect_layers.c - the layers face-api's detectors need, on odd shapes:
  *  - the depthwise kernels: fast against naive (5x7 inputs, 13 channels, depth
- *    multipliers 1 and 3, 1x5/5x1/2x2/3x3 windows, strides, 'same'/'valid', strided rows),
+ *    multipliers 1 and 3, 1x5/5x1/2x2/3x3 windows, strides, 'same'/'valid', strided rows;
+ *    1, 3, 32, 37 and 70 channels, 1-pixel images), and fn_depthwise_run on every ISA,
+ *    1 and 3 threads, with relu/relu6 in the store,
  *    and naive against an independent oracle: Conv2D's naive kernel with the depthwise
  *    kernel expanded into a block-diagonal dense one;
  *  - whole layers through a generated model (DepthwiseConv2D dm 2 s2 same + bias ->
@@ -139,6 +141,9 @@ static void test_depthwise_kernels(void **state)
             }
     dw_case(3, 9, 4, 1, 2, 3, 3, 2, 1, 1, 0, 0);
     dw_case(2, 6, 5, 37, 1, 3, 3, 2, 2, 1, 3, 1); /* 37 channels: vector blocks and a tail */
+    dw_case(2, 6, 7, 1, 1, 3, 3, 2, 2, 1, 0, 0);  /* 1 channel, stride 2, asymmetric 'same' */
+    dw_case(1, 8, 11, 3, 1, 3, 3, 1, 2, 1, 2, 0); /* 3 channels, strides 1x2 */
+    dw_case(1, 12, 12, 32, 1, 3, 3, 2, 2, 1, 0, 0); /* MobileNet's stride-2 step: 4-pixel runs */
     dw_case(1, 1, 1, 16, 1, 3, 3, 1, 1, 1, 0, 0); /* 1-pixel image: one tap in range */
     dw_case(2, 9, 11, 70, 1, 3, 3, 1, 1, 0, 0, 0); /* more than 64 channels, no padding */
 }
