@@ -141,6 +141,9 @@ check-api:
 # test_install links examples/embed.c as the build was linked (sanitizer flags)
 $(BUILD)/tests/test_install.o: CPPFLAGS += -DFN_TEST_LDFLAGS='"$(LDFLAGS)"'
 
+# unit tests of CLI parts (the CLI's objects are not in the library)
+$(BUILD)/tests/test_prefetch: $(call obj,src/cli/prefetch.c)
+
 $(call obj,$(TEST_SRC)): CPPFLAGS += $(GFX_CFLAGS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_LIB)) $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(TEST_LIBS) -lcmocka -o $@

@@ -2,11 +2,13 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/faces_cli.h"
+#include "cli/prefetch.h"
 
 static int arg_has(const fn_cli_args *a, const char *name)
 {
@@ -105,6 +107,7 @@ typedef struct {
     int *slot;           /* batch slot -> face index */
     int m;               /* filled slots */
     int want_raw, tty;
+    fn_prefetch *pf;     /* decodes the photos ahead, in the order one_image takes them */
 } loop;
 
 static void progress(int done, int total, double t0)
@@ -253,7 +256,7 @@ static int one_image(loop *L, int i, const char *path, const char *key, const ch
     fn_image img = {0};
     int rc = 0, encoded = 0;
     set->status[i] = FN_IMG_UNREADABLE;
-    if (fn_image_load(path, L->enc->max_pixels, &img, &e2)) {
+    if (fn_prefetch_take(L->pf, &img, &e2)) {
         report(L, note, "%s", e2.msg);
         goto done;
     }
@@ -346,6 +349,37 @@ done:
     return rc;
 }
 
+/* first[i] = the index of paths[i]'s first occurrence if it came before, else -1; an
+ * open-addressing table of indices keyed by the path's hash (a list of a million
+ * photos is one pass, not a million squared comparisons).  -1 when out of memory. */
+static int first_occurrences(const char *const *paths, int n, int *first)
+{
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n)
+        cap *= 2;
+    int *table = malloc(sizeof(int) * cap);
+    if (!table)
+        return -1;
+    for (size_t k = 0; k < cap; k++)
+        table[k] = -1;
+    for (int i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (const unsigned char *c = (const unsigned char *)paths[i]; *c; c++)
+            h = (h ^ *c) * 1099511628211ull;
+        size_t k = (size_t)h & (cap - 1);
+        first[i] = -1;
+        for (; table[k] >= 0; k = (k + 1) & (cap - 1))
+            if (!strcmp(paths[table[k]], paths[i])) {
+                first[i] = table[k];
+                break;
+            }
+        if (first[i] < 0)
+            table[k] = i;
+    }
+    free(table);
+    return 0;
+}
+
 int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *paths, const char *const *keys,
                         int n, const char *note, int want_raw, int keep_landmarks, fn_cli_face_set *set,
                         fn_err *err)
@@ -362,17 +396,21 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
     set->n_found = calloc((size_t)(n ? n : 1), sizeof(int));
     fn_face_list fl = {0};
     int rc = 0;
-    if (!L.in || !L.out || !L.slot || !set->status || !set->n_found)
+    /* the same path again is encoded again (its faces are rows of their own), but a
+     * failure is reported once: first[i] is its first occurrence, or -1 */
+    int *first = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!L.in || !L.out || !L.slot || !set->status || !set->n_found || !first || first_occurrences(paths, n, first) ||
+        !(L.pf = fn_prefetch_start(paths, n, enc->max_pixels, 2)))
         rc = fn_fail(err, FN_E_NOMEM, "out of memory");
     double t0 = fn_cli_now();
     for (int i = 0; i < n && !rc; i++) {
-        int first = -1; /* the same path again: a failure is reported once */
-        for (int j = 0; j < i && first < 0; j++)
-            if (!strcmp(paths[j], paths[i]))
-                first = j;
-        if (first >= 0 && set->status[first] != FN_IMG_OK) {
-            set->status[i] = set->status[first];
-            set->n_found[i] = set->n_found[first];
+        if (first[i] >= 0 && set->status[first[i]] != FN_IMG_OK) {
+            fn_image skip; /* decoded ahead all the same */
+            fn_err e2;
+            if (!fn_prefetch_take(L.pf, &skip, &e2))
+                fn_image_free(&skip);
+            set->status[i] = set->status[first[i]];
+            set->n_found[i] = set->n_found[first[i]];
         } else {
             rc = one_image(&L, i, paths[i], keys ? keys[i] : paths[i], note, keep_landmarks, &fl, err);
         }
@@ -389,7 +427,9 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
         set->n_no_face += set->status[i] == FN_IMG_NO_FACE;
         set->n_many += set->status[i] == FN_IMG_MANY;
     }
+    fn_prefetch_stop(L.pf);
     fn_face_list_free(&fl);
+    free(first);
     free(L.in);
     free(L.out);
     free(L.slot);
