@@ -34,7 +34,18 @@ splice() {
         !skip' "$DOC" > "$WORK/walkthrough.tmp"
     mv "$WORK/walkthrough.tmp" "$DOC"
 }
-quote() { { echo '```text'; echo "\$ $1"; cat; echo '```'; } > "$WORK/$2.md"; splice "$2" "$WORK/$2.md"; }
+# paths under the shared folder as ../shared/... (its default place), whatever
+# FACENET_SHARED was: the page must not carry one machine's absolute paths
+SHARED_ABS=$(cd "$SHARED" && pwd -P)
+shared_rel() {
+    local l
+    while IFS= read -r l || [ -n "$l" ]; do
+        l=${l//"$SHARED_ABS"/../shared}
+        l=${l//"$SHARED"/../shared}
+        printf '%s\n' "$l"
+    done
+}
+quote() { { echo '```text'; echo "\$ $1"; shared_rel; echo '```'; } > "$WORK/$2.md"; splice "$2" "$WORK/$2.md"; }
 
 echo "make docs: the office photos (distance --plot)"
 office=("$H"/{andrew,arnaud,benoit,bertrand,dan,felix,kevin,kian,sebastiano,tian,younes}.jpg "$H"/danielle.png

@@ -2,7 +2,8 @@
  *
  * Corrupted copies of the synthetic model (tests/lib/faceapi_fixture.h): a missing
  * tensor, a wrong shape or rank, a truncated or overlong .bin, bad JSON, an unknown
- * quantisation, a NaN, an unexpected tensor, missing files.  Each must exit with
+ * quantisation, a NaN, an unexpected tensor, missing files, a manifest or shards over
+ * a limit (json-bytes, json-values, weight-bytes).  Each must exit with
  * status 1 and one stderr line naming the file and tensor, and leave neither an
  * existing nor a new output directory with files in it.
  * Run from the repository root (as `make test` does); the converter is found at
@@ -138,6 +139,58 @@ static void t_missing_files(void **state)
     assert_int_equal(tu_run(cmd, NULL, NULL), 2); /* usage */
 }
 
+/* The converter runs `faceapi2keras ARGS MANIFEST OUT` in dir: status, stderr. */
+static int convert_with(const char *dir, const char *args, char **se)
+{
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "'%s' %s '%s/%s' '%s/out'", tu_build("tools/faceapi2keras"), args, dir, MANIFEST_NAME,
+             dir);
+    return tu_run(cmd, NULL, se);
+}
+
+static void expect_limit(const char *dir, const char *args, const char *name, const char *needle)
+{
+    char *se = NULL;
+    int st = convert_with(dir, args, &se);
+    char raise[64];
+    snprintf(raise, sizeof raise, "--limit %s=N raises it", name);
+    if (st != 1 || fx_count_lines(se) != 1 || !strstr(se, needle) || !strstr(se, raise))
+        fail_msg("%s: status %d, stderr \"%s\" (wanted 1 line with '%s' and '%s')", args, st, se, needle, raise);
+    free(se);
+}
+
+/* The manifest and its shards are held to limits, as the engine's inputs are
+ * (json-bytes, json-values, weight-bytes; --limit NAME=N moves them). */
+static void t_limits(void **state)
+{
+    (void)state;
+    const char *dir = fx_subdir("limits");
+    variant v = {0};
+    fx_write_model(dir, &v);
+    char bin[4300];
+    snprintf(bin, sizeof bin, "%s/%s", dir, BIN_NAME);
+    struct stat st;
+    assert_int_equal(stat(bin, &st), 0);
+    long long size = (long long)st.st_size;
+    expect_limit(dir, "--limit json-bytes=100", "json-bytes", "json-bytes=100");
+    expect_limit(dir, "--limit=json-values=10", "json-values", "json-values=10");
+    expect_limit(dir, "--limit weight-bytes=1k", "weight-bytes", BIN_NAME);
+    /* two shards, each under the limit, together over it */
+    char cmd[9000], args[64];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && head -c %lld %s > a.bin && tail -c +%lld %s > b.bin && rm %s && "
+             "sed -i 's/\"paths\":\\[\"%s\"\\]/\"paths\":[\"a.bin\",\"b.bin\"]/' %s",
+             dir, size / 2, BIN_NAME, size / 2 + 1, BIN_NAME, BIN_NAME, BIN_NAME, MANIFEST_NAME);
+    assert_int_equal(tu_run(cmd, NULL, NULL), 0);
+    snprintf(args, sizeof args, "--limit weight-bytes=%lld", size * 3 / 4);
+    expect_limit(dir, args, "weight-bytes", "its shards reach");
+    char *se = NULL;
+    assert_int_equal(convert_with(dir, "", &se), 0); /* the defaults take it, split or not */
+    free(se);
+    assert_int_equal(convert_with(dir, "--limit weight-bytes=0", NULL), 2);
+    assert_int_equal(convert_with(dir, "--limit pixels=5", NULL), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +204,7 @@ int main(void)
         cmocka_unit_test(t_nan_value),
         cmocka_unit_test(t_unexpected_tensor),
         cmocka_unit_test(t_missing_files),
+        cmocka_unit_test(t_limits),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

@@ -1,6 +1,7 @@
 /* test_robust_inputs.c - inputs that used to hang, blow up or break the output:
  *  - a FIFO, a character device and a directory given as model, image, pairs or
- *    landmarks file: exit 2 with one clear line, at once (no blocking open);
+ *    landmarks file: exit 2 with one clear line, at once (no blocking open) - every
+ *    command and every kind of input: test_special_files.c;
  *  - a thin JPEG (58384x12, a few hundred bytes) whose padded square would need
  *    10 GB, a model.json declaring a 1e6x1e6 input, and a 32 MB model.json of 16
  *    million numbers (1.3 GB once parsed): exit 2 before allocating, and each run's

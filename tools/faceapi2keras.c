@@ -424,19 +424,27 @@ static char *profile_json(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: faceapi2keras MANIFEST OUTDIR\n"
-                        "  MANIFEST  face-api's face_recognition_model-weights_manifest.json\n"
-                        "            (its .bin shard is found beside it)\n"
-                        "  OUTDIR    receives model.json, model.h5 and facenet.json\n");
-        return 2;
-    }
-    const char *manifest = argv[1], *outdir = argv[2];
     fn_err err;
     fn_err_clear(&err);
+    fn_tfjs_limits lim = {0, 0, 0};
+    int op = fn_tfjs_limit_args(argc, argv, &lim, &err);
+    if (op < 0) {
+        fn_tfjs_print_err("faceapi2keras", &err);
+        return 2;
+    }
+    if (argc - op != 2 || argv[op][0] == '-') {
+        fprintf(stderr, "usage: faceapi2keras [--limit NAME=N]... MANIFEST OUTDIR\n"
+                        "  MANIFEST  face-api's face_recognition_model-weights_manifest.json\n"
+                        "            (its .bin shard is found beside it)\n"
+                        "  OUTDIR    receives model.json, model.h5 and facenet.json\n"
+                        "  --limit   json-bytes (default 64M), json-values (1000000) of the manifest,\n"
+                        "            weight-bytes (1G) of its shards together\n");
+        return 2;
+    }
+    const char *manifest = argv[op], *outdir = argv[op + 1];
     fn_tfjs_weights w;
-    if (fn_tfjs_load(manifest, &w, &err)) {
-        fprintf(stderr, "faceapi2keras: %s\n", err.msg);
+    if (fn_tfjs_load_limits(manifest, &lim, &w, &err)) {
+        fn_tfjs_print_err("faceapi2keras", &err);
         return 1;
     }
     net N = {.m = kg_new("faceapi_dlib_resnet"), .wts = &w, .manifest = manifest, .err = &err};

@@ -165,23 +165,30 @@ out:
 
 int main(int argc, char **argv)
 {
-    int net = -1;
-    for (int i = 0; argc == 4 && i < 4; i++)
-        if (!strcmp(argv[1], NETS[i]))
-            net = i;
-    if (net < 0) {
-        fprintf(stderr, "usage: faceapi_nets2keras NET MANIFEST OUTDIR\n"
-                        "  NET       ssd-mobilenetv1 | tiny-face-detector | face-landmark-68 | face-landmark-68-tiny\n"
-                        "  MANIFEST  face-api's model/<net>-weights_manifest.json (its .bin beside it)\n"
-                        "  OUTDIR    receives model.json, model.h5, facenet.json, detector.json (+ anchors.f32)\n");
-        return 2;
-    }
-    const char *manifest = argv[2], *outdir = argv[3];
     fn_err err;
     fn_err_clear(&err);
+    fn_tfjs_limits lim = {0, 0, 0};
+    int op = fn_tfjs_limit_args(argc, argv, &lim, &err), net = -1;
+    if (op < 0) {
+        fn_tfjs_print_err("faceapi_nets2keras", &err);
+        return 2;
+    }
+    for (int i = 0; argc - op == 3 && i < 4; i++)
+        if (!strcmp(argv[op], NETS[i]))
+            net = i;
+    if (net < 0) {
+        fprintf(stderr, "usage: faceapi_nets2keras [--limit NAME=N]... NET MANIFEST OUTDIR\n"
+                        "  NET       ssd-mobilenetv1 | tiny-face-detector | face-landmark-68 | face-landmark-68-tiny\n"
+                        "  MANIFEST  face-api's model/<net>-weights_manifest.json (its .bin beside it)\n"
+                        "  OUTDIR    receives model.json, model.h5, facenet.json, detector.json (+ anchors.f32)\n"
+                        "  --limit   json-bytes (default 64M), json-values (1000000) of the manifest,\n"
+                        "            weight-bytes (1G) of its shards together\n");
+        return 2;
+    }
+    const char *manifest = argv[op + 1], *outdir = argv[op + 2];
     fn_tfjs_weights w;
-    if (fn_tfjs_load(manifest, &w, &err)) {
-        fprintf(stderr, "faceapi_nets2keras: %s\n", err.msg);
+    if (fn_tfjs_load_limits(manifest, &lim, &w, &err)) {
+        fn_tfjs_print_err("faceapi_nets2keras", &err);
         return 1;
     }
     int rc = convert(net, &w, manifest, outdir, &err) ? 1 : 0;

@@ -4,9 +4,10 @@
  *
  *   fn_encoder enc;
  *   if (fn_encoder_open(&enc, "m/model.json", "m/model.h5", "m/facenet.json", &err)) ...
- *   float emb[2 * FN_MAX_DIM];
+ *   float *emb = malloc(sizeof(float) * 2 * enc.dim); // enc.dim: the model's output size
  *   const char *paths[2] = {"a.jpg", "b.jpg"};
  *   if (fn_encoder_encode_files(&enc, paths, NULL, 2, emb, &err)) ...
+ *   free(emb);
  *   fn_encoder_close(&enc);
  *
  * Images are taken as face crops (the course photos are) and resized to the model's
@@ -28,7 +29,8 @@
 typedef struct {
     fn_net *net;
     fn_profile prof;
-    int dim;                 /* embedding size */
+    int dim;                 /* embedding size: the model's output size (no fixed maximum; a gallery
+                                holds up to FN_GALLERY_MAX_DIM, app/gallery.h) */
     size_t max_pixels;       /* images larger than this are refused before decoding */
     char fingerprint[40];    /* "v2-" + 32 hex: net fingerprint + canonical profile */
     fn_shape in_shape;       /* H x W x 3, or 3 x H x W when chw */

@@ -8,10 +8,10 @@
  *   if (fn_faces_open(&det, &o, &err)) ...
  *   fn_face_list faces = {0};
  *   if (fn_faces_detect(det, &img, "photo.jpg", &faces, &err)) ...   // 0 faces is no error
- *   for (int i = 0; i < faces.n; i++) {
- *       float emb[FN_MAX_DIM];
+ *   float *emb = malloc(sizeof(float) * enc.dim);  // enc.dim: the model's output size
+ *   for (int i = 0; i < faces.n; i++)
  *       if (fn_faces_encode(&enc, &img, "photo.jpg", &faces.face[i], FN_CHIP_FACEAPI, emb, &err)) ...
- *   }
+ *   free(emb);
  *   fn_face_list_free(&faces);
  *   fn_faces_close(det);
  *

@@ -119,6 +119,28 @@ extern const fn_cli_limit fn_cli_limits[];
 /* Landmarks (--landmarks FILE) read under the --limit landmarks. */
 int fn_cli_load_landmarks(const fn_model_args *m, const char *path, double scale, fn_landmarks *lm, fn_err *err);
 
+/* inputs.c: the files a command reads, checked before it loads any net (stat, and an
+ * open and close of a regular file: nothing is read), so a FIFO, a device or a folder
+ * where a file belongs is one clear line at once, never seconds of loading or a hang.
+ * fn_cli_check_inputs: the option files (--landmarks, --pairs, --train-pairs, every
+ * --raw), --images (a folder), --db (a regular file when it exists), and with m the
+ * model's files (profile: also DIR/facenet.json, for commands that read it).  0, or
+ * FN_EXIT_ERROR after printing the error. */
+int fn_cli_check_inputs(const fn_cli_args *a, const fn_model_args *m, int profile);
+/* The n images of a command (all = 0: at least one must open, the others are reported
+ * per image when their turn comes; all = 1: every one must, for the commands that take
+ * all or nothing).  When that fails, each image that cannot be opened is reported once
+ * ("facenet: PATH: not a regular file (note)"; with json also its status line on
+ * stdout; all = 0 and several: a last line saying none can be opened) and their number
+ * is returned: nothing is worth loading a model for.  0: go on. */
+int fn_cli_check_images(const char *const *paths, int n, int all, const char *note, int json);
+/* path must be a folder ("PATH: not a directory (WHAT names a folder)"). */
+int fn_cli_check_dir(const char *path, const char *what, fn_err *err);
+/* The model's files (common.c): --model a folder, model.json (when used) and the
+ * weights regular files, DIR/facenet.json too when it exists and profile is set; no
+ * model found at all is the same error fn_cli_load_model gives. */
+int fn_cli_check_model(const fn_model_args *m, int profile, fn_err *err);
+
 /* Print "facenet: <message>" on stderr; returns FN_EXIT_ERROR. */
 int fn_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fn_cli_fail_err(const fn_err *err);

@@ -159,22 +159,19 @@ static int db_reenroll(fn_gallery *g, const fn_cli_args *a, const char *db, int 
     char old_fp[FN_GALLERY_MAX_FP + 1];
     int old_dim;
     char mdir[4096];
-    if (fn_gallery_model(g, old_fp, sizeof old_fp, &old_dim, &err) || fn_gallery_photos(g, NULL, &ph, &n, &err) ||
-        fn_cli_open_encoder(&a->model, &enc, &err)) {
+    if (fn_gallery_model(g, old_fp, sizeof old_fp, &old_dim, &err) || fn_gallery_photos(g, NULL, &ph, &n, &err)) {
         rc = fn_cli_fail_err(&err);
         goto out;
     }
-    if (fn_face_source_open(a, FN_PICK_ONE, 16, &src)) /* the photos' faces, as enroll found them */
-        goto out;
     size_t rows = (size_t)(n ? n : 1);
-    emb = malloc(sizeof(float) * rows * (size_t)enc.dim);
     ok = calloc(rows, sizeof *ok);
     paths = calloc(rows, sizeof *paths);
     ids = malloc(sizeof *ids * rows);
-    if (!emb || !ok || !paths || !ids) {
+    if (!ok || !paths || !ids) {
         fn_cli_fail("out of memory");
         goto out;
     }
+    int n_path = 0;
     for (int i = 0; i < n; i++) {
         ids[i] = ph[i].id;
         paths[i] = ph[i].path ? ph[i].path : "";
@@ -182,8 +179,31 @@ static int db_reenroll(fn_gallery *g, const fn_cli_args *a, const char *db, int 
             fn_cli_fail("%s: photo %lld of '%s' was stored without its path and cannot be re-encoded", db, ph[i].id,
                         ph[i].name);
         }
+        n_path += ph[i].path != NULL;
     }
     const char *note = skip ? "dropped from the gallery (--skip-missing)" : "nothing re-enrolled";
+    if (!skip && n_path < n) {
+        fn_cli_fail("%s: %d of %d photos cannot be re-encoded; the gallery is unchanged (facenet db reenroll "
+                    "--skip-missing drops them instead)", db, n - n_path, n);
+        goto out;
+    }
+    /* every photo a file before the nets load (without --skip-missing one missing fails the run) */
+    int n_bad = skip ? 0 : fn_cli_check_images(paths, n, 1, note, 0);
+    if (n_bad) {
+        fn_cli_fail("%s: %d of %d photos cannot be read (listed above); the gallery is unchanged (facenet db "
+                    "reenroll --skip-missing drops them instead)", db, n_bad, n);
+        goto out;
+    }
+    if (fn_cli_open_encoder(&a->model, &enc, &err)) {
+        rc = fn_cli_fail_err(&err);
+        goto out;
+    }
+    if (fn_face_source_open(a, FN_PICK_ONE, 16, &src)) /* the photos' faces, as enroll found them */
+        goto out;
+    if (!(emb = malloc(sizeof(float) * rows * (size_t)enc.dim))) {
+        fn_cli_fail("out of memory");
+        goto out;
+    }
     if (n && fn_cli_encode_each(&src, &enc, paths, paths, n, note, emb, ok, &n_ok, &err)) {
         rc = fn_cli_fail_err(&err);
         goto out;
@@ -252,6 +272,7 @@ int fn_cmd_db(int argc, char **argv)
         fn_cli_fail("%s", usage);
     } else if ((fn_cli_flag(&a, "skip-missing") || fn_cli_str(&a, "landmarks")) && !reenroll) {
         fn_cli_fail("db %s: --skip-missing and --landmarks are options of db reenroll", sub);
+    } else if (fn_cli_check_inputs(&a, reenroll ? &a.model : NULL, 1)) {
     } else if (fn_gallery_open(db, 0, &g, &err)) {
         fn_cli_fail_err(&err);
     } else if (list) {

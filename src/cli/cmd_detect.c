@@ -46,12 +46,14 @@ int fn_cmd_detect(int argc, char **argv)
     fn_face_list fl = {0};
     fn_err err = {0};
     int rc = FN_EXIT_ERROR, n_faces = 0, n_none = 0, n_bad = 0;
-    if (fn_cli_expand_images(a.pos, a.n_pos, &l))
+    if (fn_cli_check_inputs(&a, chips ? &a.model : NULL, 1) || fn_cli_expand_images(a.pos, a.n_pos, &l))
         goto out;
     if (l.n == 0) {
         fn_cli_fail("detect: no images given (see facenet detect --help)");
         goto out;
     }
+    if (fn_cli_check_images((const char *const *)l.path, l.n, 0, "skipped", json))
+        goto out;
     if ((draw && fn_cli_out_dir(draw)) || (chips && fn_cli_out_dir(chips)))
         goto out;
     if (chips && fn_cli_open_encoder(&a.model, &enc, &err)) { /* the chip has the recognition net's size */

@@ -56,7 +56,7 @@ int fn_cmd_encode(int argc, char **argv)
     /* outputs checked (and --resume's read) before walking folders or decoding anything */
     if (fn_encode_job_begin(&job, outs, n_out, fn_cli_flag(&a, "resume"), fn_cli_get_double(&a, "checkpoint", 60)))
         goto done;
-    if (fn_cli_expand_images(a.pos, a.n_pos, &list))
+    if (fn_cli_check_inputs(&a, &m, 1) || fn_cli_expand_images(a.pos, a.n_pos, &list))
         goto done;
     if (list.n == 0) {
         fn_cli_fail("encode: no images given");
@@ -69,16 +69,6 @@ int fn_cmd_encode(int argc, char **argv)
             goto done;
         }
     }
-    if (fn_cli_open_encoder(&m, &enc, &err)) {
-        rc = fn_cli_fail_err(&err);
-        goto done;
-    }
-    char mdir[4096];
-    if (fn_encode_job_meta(&job, &enc, fn_cli_model_dir(&m, mdir, sizeof mdir), shard_k,
-                           fn_cli_str(&a, "shard") ? shard_n : 0, list.n))
-        goto done;
-    if (fn_face_source_open(&a, FN_PICK_ALL, batch, &src) || fn_encode_job_detect(&job, fn_face_source_detects(&src)))
-        goto done;
     /* this shard's images (--resume: those the output lacks) */
     int total = 0, want_raw = json && !n_out;
     for (int i = shard_k; i < list.n; i += shard_n)
@@ -93,6 +83,18 @@ int fn_cmd_encode(int argc, char **argv)
     for (int i = shard_k, k = 0; i < list.n; i += shard_n)
         if (!fn_encode_job_has(&job, list.path[i]))
             paths[k] = list.path[i], keys[k] = list.key[i], index[k++] = i;
+    if (fn_cli_check_images(paths, total, 0, "skipped", want_raw)) /* before any net is loaded */
+        goto done;
+    if (fn_cli_open_encoder(&m, &enc, &err)) {
+        rc = fn_cli_fail_err(&err);
+        goto done;
+    }
+    char mdir[4096];
+    if (fn_encode_job_meta(&job, &enc, fn_cli_model_dir(&m, mdir, sizeof mdir), shard_k,
+                           fn_cli_str(&a, "shard") ? shard_n : 0, list.n))
+        goto done;
+    if (fn_face_source_open(&a, FN_PICK_ALL, batch, &src) || fn_encode_job_detect(&job, fn_face_source_detects(&src)))
+        goto done;
     double t0 = fn_cli_now();
     if (fn_encode_job_encode(&job, &src, &enc, paths, keys, index, total, want_raw, json && !n_out, &set, &err)) {
         rc = fn_cli_fail_err(&err);

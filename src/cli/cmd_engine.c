@@ -21,7 +21,10 @@ int fn_cmd_info(int argc, char **argv)
     const char *sv = fn_cli_str(&a, "input-shape");
     int have_shape = sv && !fn_cli_parse_shape(sv, &shape), layers = fn_cli_flag(&a, "layers");
     int batch = fn_cli_get_int(&a, "batch", 1);
+    int bad = fn_cli_check_inputs(&a, &m, 0);
     fn_cli_args_free(&a);
+    if (bad)
+        return FN_EXIT_ERROR;
     fn_net *net;
     fn_err err = {0};
     if (fn_cli_load_model(&m, &net, &err))
@@ -190,13 +193,20 @@ int fn_cmd_embed(int argc, char **argv)
             files[nfiles++] = a.ev[i].val;
     for (int i = 0; i < a.n_pos; i++)
         files[nfiles++] = a.pos[i];
+    fn_err err = {0};
+    /* every input file (a run stops at the first bad one) before the model loads */
+    int bad = fn_cli_check_inputs(&a, &m, json);
+    for (int f = 0; f < nfiles && !bad; f++)
+        if (fn_check_regular(files[f], &err))
+            bad = fn_cli_fail_err(&err);
     fn_cli_args_free(&a);
-    if (nfiles == 0) {
+    if (nfiles == 0 && !bad)
+        bad = fn_cli_fail("embed: no input (use --raw FILE.f32 ...)");
+    if (bad) {
         free(files);
-        return fn_cli_fail("embed: no input (use --raw FILE.f32 ...)");
+        return FN_EXIT_ERROR;
     }
     fn_net *net;
-    fn_err err = {0};
     if (fn_cli_load_model(&m, &net, &err)) {
         free(files);
         return fn_cli_fail_err(&err);

@@ -35,12 +35,14 @@ int fn_cmd_distance(int argc, char **argv)
     fn_face_source src = {0};
     fn_cli_face_set set = {0};
     int rc = FN_EXIT_ERROR;
-    if (fn_cli_expand_images(a.pos, a.n_pos, &l))
+    if (fn_cli_check_inputs(&a, &a.model, 1) || fn_cli_expand_images(a.pos, a.n_pos, &l))
         goto out;
     if (l.n < 1) {
         fn_cli_fail("distance: give at least two images, or one with several faces (see facenet distance --help)");
         goto out;
     }
+    if (fn_cli_check_images((const char *const *)l.path, l.n, 0, "skipped", 0))
+        goto out;
     if ((plot && fn_plot_check_path(plot, &err)) || fn_cli_open_encoder(&a.model, &enc, &err)) {
         fn_cli_fail_err(&err);
         goto out;
@@ -178,14 +180,13 @@ int fn_cmd_evaluate(int argc, char **argv)
     float *dist = NULL, *tdist = NULL;
     int *row = NULL, *same = NULL, *tsame = NULL, *label = NULL;
     int rc = FN_EXIT_ERROR, nu = 0, n_no_face = 0;
+    if (fn_cli_check_inputs(&a, &m, 1))
+        goto out;
     if ((plot && fn_plot_check_path(plot, &err)) || fn_lfw_pairs_load_max(pairs_path, m.lim.pairs, &test, &err) ||
-        (train_path && fn_lfw_pairs_load_max(train_path, m.lim.pairs, &train, &err)) ||
-        fn_cli_open_encoder(&m, &enc, &err)) {
+        (train_path && fn_lfw_pairs_load_max(train_path, m.lim.pairs, &train, &err))) {
         fn_cli_fail_err(&err);
         goto out;
     }
-    if (fn_face_source_open(&a, FN_PICK_CENTRAL, batch, &src)) /* per image the face nearest the centre */
-        goto out;
     /* unique images of both pair lists */
     int cap = 2 * (test.n + train.n);
     uniq = malloc(sizeof(char *) * (size_t)(cap ? cap : 1));
@@ -217,6 +218,15 @@ int fn_cmd_evaluate(int argc, char **argv)
         }
         snprintf(paths[i], len, "%s/%s", root, uniq[i]);
     }
+    /* the files first, then the nets: per image the face nearest the centre */
+    if (fn_cli_check_images((const char *const *)paths, nu, 0, "skipped", 0))
+        goto out;
+    if (fn_cli_open_encoder(&m, &enc, &err)) {
+        fn_cli_fail_err(&err);
+        goto out;
+    }
+    if (fn_face_source_open(&a, FN_PICK_CENTRAL, batch, &src))
+        goto out;
     if (fn_cli_encode_faces(&src, &enc, (const char *const *)paths, (const char *const *)uniq, nu, "skipped", 0, 0,
                             &set, &err)) {
         fn_cli_fail_err(&err);

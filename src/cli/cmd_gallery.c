@@ -90,10 +90,20 @@ int fn_cmd_enroll(int argc, char **argv)
 {
     gal_args a;
     int rc = parse(&a, argc, argv, "enroll");
+    if (!rc && fn_cli_check_inputs(&a.args, &a.m, 1)) {
+        fn_cli_args_free(&a.args);
+        return FN_EXIT_ERROR;
+    }
     if (!rc && a.n_pos == 1 && fn_cli_is_dir(a.pos[0])) { /* DIR/Name/photo.jpg: enroll_tree.c */
         rc = fn_cli_enroll_tree(&a.args, a.db, a.pos[0]);
         fn_cli_args_free(&a.args);
         return rc;
+    }
+    if (!rc && a.n_pos == 1) {
+        fn_cli_fail("enroll: %s: not a directory (a single operand is a folder of Name/photo.jpg; one person: "
+                    "facenet enroll --db FILE NAME IMG...)", a.pos[0]);
+        fn_cli_args_free(&a.args);
+        return FN_EXIT_ERROR;
     }
     if (rc || a.n_pos < 2)
         return parse_end(&a, rc, "enroll: usage: facenet enroll --db FILE NAME IMG|DIR|@LIST... (see facenet enroll --help)");
@@ -111,6 +121,7 @@ int fn_cmd_enroll(int argc, char **argv)
     } else if (fn_cli_expand_images(a.pos + 1, a.n_pos - 1, &l)) {
     } else if (l.n == 0) {
         fn_cli_fail("enroll: no images given for %s", name);
+    } else if (fn_cli_check_images((const char *const *)l.path, l.n, 1, note, 0)) { /* all or nothing */
     } else if (fn_cli_open_encoder(&a.m, &enc, &err) || fn_gallery_open(a.db, 1, &g, &err) ||
                check_model(g, &enc, &err) || encode_list(&a, &enc, &l, FN_PICK_ONE, note, &set, &err)) {
         fail_once(&err);
@@ -151,9 +162,10 @@ int fn_cmd_verify(int argc, char **argv)
     fn_image_list l = {0};
     fn_cli_face_set set = {0};
     rc = FN_EXIT_ERROR;
-    if (fn_cli_expand_images(a.pos + 1, 1, &l)) {
+    if (fn_cli_check_inputs(&a.args, &a.m, 1) || fn_cli_expand_images(a.pos + 1, 1, &l)) {
     } else if (l.n != 1) {
         fn_cli_fail("verify: takes one image, %s holds %d", a.pos[1], l.n);
+    } else if (fn_cli_check_images((const char *const *)l.path, 1, 1, "no decision", a.json)) {
     } else if (fn_gallery_open(a.db, 0, &g, &err) || fn_gallery_load(g, a.pos[0], &gm, &err) ||
                fn_cli_open_encoder(&a.m, &enc, &err) || check_model(g, &enc, &err) ||
                encode_list(&a, &enc, &l, FN_PICK_ONE, "no decision", &set, &err)) {
@@ -209,12 +221,14 @@ int fn_cmd_identify(int argc, char **argv)
     float *dist = NULL;
     int *best = NULL;
     rc = FN_EXIT_ERROR;
-    if (fn_cli_expand_images(a.pos, a.n_pos, &l))
+    if (fn_cli_check_inputs(&a.args, &a.m, 1) || fn_cli_expand_images(a.pos, a.n_pos, &l))
         goto out;
     if (l.n == 0) {
         fn_cli_fail("identify: no images given");
         goto out;
     }
+    if (fn_cli_check_images((const char *const *)l.path, l.n, 0, "skipped", a.json))
+        goto out;
     if (fn_gallery_open(a.db, 0, &g, &err) || fn_gallery_load(g, NULL, &gm, &err) ||
         fn_cli_open_encoder(&a.m, &enc, &err) || check_model(g, &enc, &err)) {
         fn_cli_fail_err(&err);

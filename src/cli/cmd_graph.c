@@ -307,7 +307,10 @@ int fn_cmd_graph(int argc, char **argv)
     const char *out = fn_cli_str(&a, "output"), *sv = fn_cli_str(&a, "input-shape");
     fn_shape shape;
     int have_shape = sv && !fn_cli_parse_shape(sv, &shape);
+    int bad = fn_cli_check_inputs(&a, &m, 0);
     fn_cli_args_free(&a);
+    if (bad)
+        return FN_EXIT_ERROR;
     if (!out)
         return fn_cli_fail("graph: give -o FILE.svg or -o FILE.dot");
     int svg = ends_with(out, ".svg");

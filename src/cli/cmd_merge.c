@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "io/embeddings.h"
 
 typedef struct {
@@ -111,6 +112,11 @@ int fn_cmd_merge(int argc, char **argv)
         fn_cli_fail("merge: %s", err.msg);
         goto out;
     }
+    for (int i = 0; i < n; i++) /* every shard a file before any is read */
+        if (fn_check_regular(a.pos[i], &err)) {
+            fn_cli_fail_err(&err);
+            goto out;
+        }
     for (int i = 0; i < n; i++) {
         if (fn_read_embeddings(a.pos[i], 0, &s[i], &err)) {
             fn_cli_fail_err(&err);

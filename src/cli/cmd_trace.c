@@ -59,9 +59,8 @@ static int prepare_input(const fn_model_args *m, const fn_net *net, const char *
             free(x);
         return fn_fail(err, FN_E_NOMEM, "out of memory");
     }
-    int rc = fn_image_load(img, FN_IMAGE_DEFAULT_MAX_PIXELS, &im, err);
-    if (!rc)
-        rc = lm ? fn_preprocess_aligned(&prof, &im, lm, hwc, err) : fn_preprocess(&prof, &im, hwc, err);
+    int loaded = !fn_image_load(img, FN_IMAGE_DEFAULT_MAX_PIXELS, &im, err); /* its errors name img */
+    int rc = !loaded || (lm ? fn_preprocess_aligned(&prof, &im, lm, hwc, err) : fn_preprocess(&prof, &im, hwc, err));
     fn_image_free(&im);
     if (!rc && chw)
         fn_hwc_to_chw(hwc, 3, prof.in_h * prof.in_w, x);
@@ -69,7 +68,7 @@ static int prepare_input(const fn_model_args *m, const fn_net *net, const char *
         free(hwc);
     if (rc) {
         free(x);
-        return fn_wrap(err, "%s: ", img);
+        return loaded ? fn_wrap(err, "%s: ", img) : -1;
     }
     *out = x;
     return 0;
@@ -219,7 +218,13 @@ int fn_cmd_trace(int argc, char **argv)
     int json = fn_cli_flag(&a, "json"), n_pos = a.n_pos, reference = fn_cli_flag(&a, "reference");
     fn_shape shape;
     int have_shape = sv && !fn_cli_parse_shape(sv, &shape);
+    fn_err err = {0};
+    /* the files before the model: the image (a folder is not one here), --raw, --landmarks */
+    int bad = fn_cli_check_inputs(&a, &m, img != NULL) ||
+              (img && n_pos == 1 && fn_check_regular(img, &err) && fn_cli_fail_err(&err));
     fn_cli_args_free(&a);
+    if (bad)
+        return FN_EXIT_ERROR;
     if ((raw != NULL) + n_pos != 1)
         return fn_cli_fail("trace: give one image, or --raw FILE.f32 (see facenet trace --help)");
     if (maps && !out_png)
@@ -229,7 +234,6 @@ int fn_cmd_trace(int argc, char **argv)
     if (lm_path && raw)
         return fn_cli_fail("trace: --landmarks applies to an image, not to --raw");
 
-    fn_err err = {0};
     fn_net *net = NULL;
     fn_landmarks lms = {0};
     fn_trace t = {0};

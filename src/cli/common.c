@@ -11,6 +11,7 @@
 
 #include "app/encoder.h"
 #include "cli/cli.h"
+#include "core/file.h"
 
 #define FN_DEFAULT_NAME "dlib-resnet"
 
@@ -224,6 +225,23 @@ int fn_cli_load_model(const fn_model_args *m, fn_net **net, fn_err *err)
     sandbox_policy(m, &o);
     apply_limits(m, &o);
     return fn_net_load(&o, net, err);
+}
+
+int fn_cli_check_model(const fn_model_args *m, int profile, fn_err *err)
+{
+    char json[PATH_MAX + 16], h5[PATH_MAX + 16], prof[PATH_MAX + 16];
+    const char *j, *w;
+    struct stat st;
+    if (m->dir && fn_cli_check_dir(m->dir, "--model", err))
+        return -1;
+    model_files(m, json, h5, prof, sizeof json, &j, &w);
+    if (find_default(m, err) || (j && fn_check_regular(j, err)))
+        return -1;
+    if (!(m->arch_only && m->json && !m->weights && access(w, F_OK) != 0) && fn_check_regular(w, err))
+        return -1;
+    if (profile && stat(prof, &st) == 0 && fn_check_regular(prof, err))
+        return -1;
+    return 0;
 }
 
 int fn_cli_load_landmarks(const fn_model_args *m, const char *path, double scale, fn_landmarks *lm, fn_err *err)

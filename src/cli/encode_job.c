@@ -14,6 +14,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/encode_job.h"
@@ -71,9 +72,8 @@ int fn_encode_job_begin(fn_encode_job *j, const char *const *outs, int n_out, in
     if (resume && n_out == 0)
         return fn_cli_fail("encode: --resume needs an output (-o FILE) to resume");
     if (resume) {
-        FILE *f = fopen(outs[0], "rb");
-        if (f) {
-            fclose(f);
+        struct stat st;
+        if (stat(outs[0], &st) == 0) { /* there is something to resume (a FIFO is refused by the reader) */
             if (fn_read_embeddings(outs[0], 1, &j->prev, &err))
                 return fn_cli_fail("encode --resume: %s", err.msg);
             j->resumed = 1;

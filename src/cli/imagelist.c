@@ -5,9 +5,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app/encoder.h"
 #include "cli/cli.h"
+#include "core/file.h"
 
 static int push(fn_image_list *l, const char *path, const char *key, fn_err *err)
 {
@@ -98,9 +100,14 @@ static int walk(fn_image_list *l, const char *dir, const char *rel, int depth, f
 int fn_image_list_add(fn_image_list *l, const char *arg, fn_err *err)
 {
     if (arg[0] == '@') {
-        FILE *f = fopen(arg + 1, "r");
+        int fd = fn_open_regular(arg + 1, err); /* a FIFO would block fopen */
+        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+        if (fd >= 0 && !f) {
+            close(fd);
+            return fn_fail(err, FN_E_NOMEM, "%s: out of memory opening the list file", arg + 1);
+        }
         if (!f)
-            return fn_fail(err, FN_E_IO, "%s: cannot open list file", arg + 1);
+            return -1;
         char *line = NULL;
         size_t cap = 0;
         int rc = 0;
@@ -139,9 +146,13 @@ void fn_image_list_free(fn_image_list *l)
 int fn_cli_expand_images(char *const *args, int n, fn_image_list *l)
 {
     fn_err err = {0};
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        int before = l->n;
         if (fn_image_list_add(l, args[i], &err))
             return fn_cli_fail_err(&err);
+        if (l->n == before && args[i][0] != '@') /* not an error: other operands may hold images */
+            fn_cli_fail("%s: no JPEG or PNG image in this folder", args[i]);
+    }
     if (l->n_skipped) {
         char names[5 * 260] = "";
         for (int i = 0; i < l->n_skipped && i < 5; i++) {

@@ -27,6 +27,20 @@ int fn_open_regular(const char *path, fn_err *err)
     return fd;
 }
 
+int fn_check_regular(const char *path, fn_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fn_fail(err, FN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fn_fail(err, FN_E_IO, "%s: not a regular file", path);
+    int fd = fn_open_regular(path, err); /* replaced by a FIFO meanwhile: still no block */
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
 int fn_read_file(const char *path, size_t max_bytes, char **data, size_t *len, fn_err *err)
 {
     return fn_read_file_limit(path, max_bytes, NULL, data, len, err);

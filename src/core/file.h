@@ -20,5 +20,11 @@ int fn_read_file_limit(const char *path, size_t max_bytes, const char *limit_nam
  * directory is FN_E_IO "not a regular file" at once (the open does not block on a
  * FIFO).  Returns a blocking descriptor, or -1. */
 int fn_open_regular(const char *path, fn_err *err);
+/* The same check without keeping anything open, for a command that checks all its
+ * inputs before it starts on the slow work: stat first (no open of a FIFO or device,
+ * so no side effect on it), then an open and close of the regular file (so a file it
+ * may not read is caught too).  0, or FN_E_IO with the same messages as
+ * fn_open_regular ("PATH: not a regular file", "PATH: cannot open: REASON"). */
+int fn_check_regular(const char *path, fn_err *err);
 
 #endif

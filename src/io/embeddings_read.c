@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -76,10 +77,9 @@ static int read_sidecar(const char *path, fn_emb_set *s, long long *rows, fn_err
     *rows = -1;
     if (fn_embeddings_sidecar(path, side, sizeof side, err))
         return -1;
-    FILE *probe = fopen(side, "rb");
-    if (!probe)
+    struct stat st;
+    if (stat(side, &st) != 0) /* none (a FIFO or folder of that name is refused below) */
         return 0;
-    fclose(probe);
     char *text;
     size_t len;
     if (fn_read_file(side, (size_t)1 << 30, &text, &len, err))
@@ -395,6 +395,8 @@ static int read_h5_faces(hid_t f, fn_emb_set *s)
 
 static int read_h5(const char *path, fn_emb_set *s, fn_err *err)
 {
+    if (fn_check_regular(path, err)) /* a FIFO would block libhdf5's open */
+        return -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)

@@ -3,26 +3,83 @@
 #include "tfjs_manifest.h"
 
 #include "core/file.h"
+#include "facenet.h"
+#include "io/json_limit.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* Refuse absurd inputs early (face-api's model is 6 MB). */
-#define MAX_FILE_BYTES ((size_t)1 << 32)
-
-static int read_whole(const char *path, unsigned char **buf, size_t *len, fn_err *err)
+static int read_whole(const char *path, size_t max, const char *limit, unsigned char **buf, size_t *len,
+                      fn_err *err)
 {
     char *p;
-    if (fn_read_file(path, MAX_FILE_BYTES, &p, len, err))
+    if (fn_read_file_limit(path, max, limit, &p, len, err))
         return -1;
     *buf = (unsigned char *)p;
     return 0;
+}
+
+#define OR_DEFAULT(v, d) ((v) ? (v) : (d))
+
+int fn_tfjs_parse_limit(const char *s, fn_tfjs_limits *lim, fn_err *err)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } names[] = {{"json-bytes", offsetof(fn_tfjs_limits, max_json_bytes)},
+                 {"json-values", offsetof(fn_tfjs_limits, max_json_values)},
+                 {"weight-bytes", offsetof(fn_tfjs_limits, max_weight_bytes)}};
+    const char *eq = strchr(s, '=');
+    for (size_t i = 0; eq && i < sizeof names / sizeof *names; i++) {
+        if (strlen(names[i].name) != (size_t)(eq - s) || strncmp(s, names[i].name, (size_t)(eq - s)))
+            continue;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(eq + 1, &end, 10);
+        int shift = *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+        if (shift)
+            end++;
+        if (eq[1] < '0' || eq[1] > '9' || *end || errno || v == 0 || v > (SIZE_MAX >> shift))
+            return fn_fail(err, FN_E_ARG, "--limit %s: not a whole number > 0 (k, M, G allowed)", s);
+        *(size_t *)((char *)lim + names[i].offset) = (size_t)v << shift;
+        return 0;
+    }
+    return fn_fail(err, FN_E_ARG, "--limit %s: not NAME=N with NAME json-bytes, json-values or weight-bytes", s);
+}
+
+int fn_tfjs_limit_args(int argc, char **argv, fn_tfjs_limits *lim, fn_err *err)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *v = NULL;
+        if (!strncmp(argv[i], "--limit=", 8))
+            v = argv[i] + 8;
+        else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+            v = argv[++i];
+        else
+            break;
+        if (fn_tfjs_parse_limit(v, lim, err))
+            return -1;
+    }
+    return i;
+}
+
+void fn_tfjs_print_err(const char *prog, const fn_err *err)
+{
+    const char *at = strstr(err->msg, "the limit ");
+    if (err->kind == FN_E_LIMIT && at) {
+        at += strlen("the limit ");
+        fprintf(stderr, "%s: %s; --limit %.*s=N raises it\n", prog, err->msg, (int)strcspn(at, "="), at);
+    } else {
+        fprintf(stderr, "%s: %s\n", prog, err->msg);
+    }
 }
 
 static float half_to_float(uint16_t h)
@@ -220,8 +277,8 @@ static char *shard_path(const char *mpath, const char *rel, fn_err *err)
 }
 
 /* Read and concatenate one group's shards. */
-static int load_group(const char *mpath, const cJSON *paths, int gi, unsigned char **buf,
-                      size_t *len, char *first, size_t first_cap, fn_err *err)
+static int load_group(const char *mpath, const cJSON *paths, int gi, size_t *budget, size_t max,
+                      unsigned char **buf, size_t *len, char *first, size_t first_cap, fn_err *err)
 {
     *buf = NULL;
     *len = 0;
@@ -246,13 +303,20 @@ static int load_group(const char *mpath, const cJSON *paths, int gi, unsigned ch
             snprintf(first, first_cap, "%s", sp);
         unsigned char *part;
         size_t plen, nt;
-        int rc = read_whole(sp, &part, &plen, err);
+        int rc = read_whole(sp, max, "weight-bytes", &part, &plen, err);
         free(sp);
         if (rc) {
             free(all);
             return -1;
         }
-        if (fn_add_size(total, plen, &nt) || nt > MAX_FILE_BYTES) {
+        if (plen > *budget) { /* the shards before it took the rest */
+            free(part);
+            free(all);
+            return fn_fail(err, FN_E_LIMIT, "%s: its shards reach %zu bytes, more than the limit weight-bytes=%zu",
+                           mpath, max - *budget + plen, max);
+        }
+        *budget -= plen;
+        if (fn_add_size(total, plen, &nt)) {
             free(part);
             free(all);
             return fn_fail(err, FN_E_FORMAT, "%s: group %d: shards too large", mpath, gi);
@@ -279,16 +343,29 @@ static int load_group(const char *mpath, const cJSON *paths, int gi, unsigned ch
 
 int fn_tfjs_load(const char *mpath, fn_tfjs_weights *out, fn_err *err)
 {
+    return fn_tfjs_load_limits(mpath, NULL, out, err);
+}
+
+int fn_tfjs_load_limits(const char *mpath, const fn_tfjs_limits *lim, fn_tfjs_weights *out, fn_err *err)
+{
     out->t = NULL;
     out->n = 0;
+    const fn_tfjs_limits none = {0, 0, 0};
+    if (!lim)
+        lim = &none;
+    const size_t max_weights = OR_DEFAULT(lim->max_weight_bytes, FN_TFJS_DEFAULT_MAX_WEIGHT_BYTES);
+    size_t budget = max_weights;
     unsigned char *text;
     size_t tlen;
-    if (read_whole(mpath, &text, &tlen, err))
+    if (read_whole(mpath, OR_DEFAULT(lim->max_json_bytes, FN_DEFAULT_MAX_JSON_BYTES), "json-bytes", &text, &tlen,
+                   err))
         return -1;
-    cJSON *root = cJSON_ParseWithLength((const char *)text, tlen);
+    cJSON *root = fn_json_parse_limited((const char *)text, tlen,
+                                        OR_DEFAULT(lim->max_json_values, FN_DEFAULT_MAX_JSON_VALUES), "json-values",
+                                        mpath, err);
     free(text);
     if (!root)
-        return fn_fail(err, FN_E_FORMAT, "%s: not valid JSON", mpath);
+        return -1;
     if (!cJSON_IsArray(root) || cJSON_GetArraySize(root) == 0) {
         cJSON_Delete(root);
         return fn_fail(err, FN_E_FORMAT, "%s: not a tfjs weights manifest (expected a JSON array "
@@ -316,8 +393,8 @@ int fn_tfjs_load(const char *mpath, fn_tfjs_weights *out, fn_err *err)
         unsigned char *bin;
         size_t blen, off = 0;
         char shard[512] = "";
-        if (load_group(mpath, cJSON_GetObjectItemCaseSensitive(grp, "paths"), g, &bin, &blen,
-                       shard, sizeof shard, err))
+        if (load_group(mpath, cJSON_GetObjectItemCaseSensitive(grp, "paths"), g, &budget, max_weights, &bin,
+                       &blen, shard, sizeof shard, err))
             goto fail;
         int nw = cJSON_GetArraySize(ws);
         for (int i = 0; i < nw; i++) {

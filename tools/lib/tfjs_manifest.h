@@ -45,10 +45,36 @@ typedef struct {
     int n;
 } fn_tfjs_weights;
 
+/* What a manifest may make the reader allocate, checked before allocating (0 = the
+ * default) - the engine's limits mechanism (fn_load_opts.max_*, `facenet --limit`):
+ *   max_json_bytes   the manifest file (json-bytes, FN_DEFAULT_MAX_JSON_BYTES: 64 MiB);
+ *   max_json_values  values in it, counted before cJSON parses it (json-values,
+ *                    FN_DEFAULT_MAX_JSON_VALUES: 1,000,000; each costs an 80-byte node);
+ *   max_weight_bytes all its shards together (weight-bytes, 1 GiB; face-api's largest
+ *                    net has 6 MB).  The decoded floats take at most 4 bytes per shard
+ *                    byte (uint8-quantised values), so at most 4 x this.
+ * Over one: FN_E_LIMIT "... more than the limit NAME=N". */
+typedef struct {
+    size_t max_json_bytes, max_json_values, max_weight_bytes;
+} fn_tfjs_limits;
+#define FN_TFJS_DEFAULT_MAX_WEIGHT_BYTES ((size_t)1 << 30)
+
 /* Load the manifest at manifest_path and every shard it names (paths are relative
- * to the manifest's directory; absolute paths and ".." are refused).  On failure
- * *out is left empty and err names the file and, where it applies, the tensor. */
+ * to the manifest's directory; absolute paths and ".." are refused), under the
+ * default limits.  On failure *out is left empty and err names the file and, where it
+ * applies, the tensor (and the limit). */
 int fn_tfjs_load(const char *manifest_path, fn_tfjs_weights *out, fn_err *err);
+/* The same under lim (NULL: the defaults). */
+int fn_tfjs_load_limits(const char *manifest_path, const fn_tfjs_limits *lim, fn_tfjs_weights *out, fn_err *err);
+/* "NAME=N" (json-bytes, json-values or weight-bytes; N with an optional k, M or G:
+ * times 1024, 1024^2, 1024^3) into lim: the converters' --limit NAME=N.  0 or -1. */
+int fn_tfjs_parse_limit(const char *s, fn_tfjs_limits *lim, fn_err *err);
+/* The converters' command line: leading "--limit NAME=N" / "--limit=NAME=N" options
+ * into lim; returns the index of the first operand, or -1 after err. */
+int fn_tfjs_limit_args(int argc, char **argv, fn_tfjs_limits *lim, fn_err *err);
+/* err's message, and for FN_E_LIMIT how to raise the limit, as one line on stderr
+ * after "prog: ". */
+void fn_tfjs_print_err(const char *prog, const fn_err *err);
 
 /* The tensor called name, or NULL. */
 const fn_tfjs_tensor *fn_tfjs_find(const fn_tfjs_weights *w, const char *name);
