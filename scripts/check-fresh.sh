@@ -26,6 +26,12 @@
 # 2 not run.
 set -uo pipefail
 
+# --chroot: the same check on a Debian 12 built with debootstrap (check-fresh-chroot.sh)
+if [ "${1:-}" = --chroot ]; then
+    shift
+    exec bash "$(dirname "$0")/check-fresh-chroot.sh" "$@"
+fi
+
 yes=0
 [ "${1:-}" = -y ] && yes=1
 here=$(cd "$(dirname "$0")/.." && pwd)
