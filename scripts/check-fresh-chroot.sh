@@ -25,13 +25,15 @@
 #      uncommitted changes are not part of the test) into /src/facenet-c and runs
 #      `make demo` in it once, as root, as CI would: no terminal, stdin /dev/null, an
 #      environment of PATH, HOME, LANG only (plus any http(s)_proxy of this machine);
-#      with --test it then runs `make test` there too (10+ minutes);
+#      with --test it then runs `make test` there too (10+ minutes); with --user, as the
+#      user dev instead, who has sudo without a password (sudo is installed for it: the
+#      README says "as root or with sudo");
 #   5. prints PASS or FAIL (exit 0 or 1; 2: not run) with the time taken: make demo must
 #      exit 0 and print the identifications the README shows, make test must exit 0 and
 #      end with "N passed, 0 failed".  The logs stay in DIR/run/upper/src/ until the next
 #      run (with --keep, the whole chroot: DIR/run/root is then a copy, not an overlay).
 #
-# Usage: scripts/check-fresh.sh --chroot [--test] [--keep] [--rebuild] [DIR]
+# Usage: scripts/check-fresh.sh --chroot [--test] [--user] [--keep] [--rebuild] [DIR]
 #   --rebuild  rebuild DIR/base (the .deb cache is kept)
 # Environment: FACENET_SHARED (the shared data, default ../shared beside this checkout);
 # MIRROR (default http://deb.debian.org/debian).
@@ -40,14 +42,15 @@ set -uo pipefail
 say() { echo "check-fresh: $*" >&2; }
 notrun() { say "$*"; echo "NOT RUN"; exit 2; }
 
-test_too=0 keep=0 rebuild=0 inside=0 dir=/var/tmp/facenet-fresh
+test_too=0 keep=0 rebuild=0 user=0 inside=0 dir=/var/tmp/facenet-fresh
 while [ $# -gt 0 ]; do
     case $1 in
     --test) test_too=1 ;;
     --keep) keep=1 ;;
     --rebuild) rebuild=1 ;;
+    --user) user=1 ;;
     --inside) inside=1; shift; break ;;   # internal: the part that runs in the mount namespace
-    -*) notrun "unknown option $1 (usage: check-fresh.sh --chroot [--test] [--keep] [--rebuild] [DIR])" ;;
+    -*) notrun "unknown option $1 (usage: check-fresh.sh --chroot [--test] [--user] [--keep] [--rebuild] [DIR])" ;;
     *) dir=$1 ;;
     esac
     shift
@@ -62,7 +65,12 @@ RECIPE="$SUITE minbase $MIRROR ${PREREQS[*]} $(cat /usr/local/share/ca-certifica
 # the environment `make demo` gets: a fresh login's, plus this machine's proxy if any
 chroot_env() {
     local v
-    printf '%s\n' PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+    printf '%s\n' PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+    if [ "$user" = 1 ]; then
+        printf '%s\n' HOME=/home/dev USER=dev LOGNAME=dev
+    else
+        printf '%s\n' HOME=/root
+    fi
     for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
         [ -n "${!v:-}" ] && printf '%s=%s\n' "$v" "${!v}"
     done
@@ -88,7 +96,17 @@ if [ "$inside" = 1 ]; then
         cp "$bundle" "$root/src/.origin/facenet-c.bundle" ||
         { say "cannot set up the mounts in $root"; exit 3; }
     mapfile -t envs < <(chroot_env)
-    in_chroot() { nice -n 19 chroot "$root" env -i "${envs[@]}" "$@" </dev/null; }
+    as=()
+    if [ "$user" = 1 ]; then
+        # a user "dev" who may use sudo without a password (no terminal to type one)
+        nice -n 19 chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c \
+            'apt-get update -qq && apt-get install -y -qq --no-install-recommends sudo && apt-get clean &&
+             rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/apt/lists/partial &&
+             useradd -m -s /bin/bash dev && echo "dev ALL=(ALL) NOPASSWD: ALL" >/etc/sudoers.d/dev &&
+             chmod 440 /etc/sudoers.d/dev && chown dev:dev /src' </dev/null >"$run/user.log" 2>&1 || exit 5
+        as=(--userspec=dev:dev)
+    fi
+    in_chroot() { nice -n 19 chroot "${as[@]}" "$root" env -i "${envs[@]}" "$@" </dev/null; }
     if ! in_chroot git clone -q -c advice.detachedHead=false /src/.origin/facenet-c.bundle /src/facenet-c \
         >"$run/clone.log" 2>&1; then
         exit 4
@@ -166,7 +184,7 @@ mkdir -p "$run/upper" "$run/work" "$run/root" || notrun "cannot create $run"
 git -C "$here" bundle create -q "$run/facenet-c.bundle" HEAD 2>"$run/bundle.log" ||
     notrun "git bundle of $here failed: $(head -n 1 "$run/bundle.log")"
 
-say "running make demo in a fresh $SUITE chroot from $head (logs: $run/)"
+say "running make demo in a fresh $SUITE chroot from $head as $([ "$user" = 1 ] && echo "user dev (sudo)" || echo root) (logs: $run/)"
 t1=$(date +%s)
 if [ "$keep" = 1 ]; then
     cp -a "$base/." "$run/root/" || notrun "cannot copy $base"
@@ -178,6 +196,7 @@ else
 fi
 opts=()
 [ "$test_too" = 1 ] && opts+=(--test)
+[ "$user" = 1 ] && opts+=(--user)
 unshare -m --propagation private \
     sh -c "$mountcmd || { echo 'check-fresh: cannot mount the overlay' >&2; exit 3; }; exec bash \"\$0\" \"\$@\"" \
     "$0" "${opts[@]}" --inside "$run/root" "$shared" "$run/facenet-c.bundle" "$run"
@@ -185,6 +204,7 @@ rc=$?
 case $rc in
 0) ;;
 4) notrun "git clone in the chroot failed: $(tail -n 2 "$run/clone.log" | paste -sd ' ' -)" ;;
+5) notrun "creating the user dev with sudo in the chroot failed: $(tail -n 2 "$run/user.log" | paste -sd ' ' -)" ;;
 *) notrun "the chroot could not be set up (status $rc)" ;;
 esac
 t_run=$(( $(date +%s) - t1 ))
