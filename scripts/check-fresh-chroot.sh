@@ -38,7 +38,9 @@
 # Environment: FACENET_SHARED (the shared data, default ../shared beside this checkout);
 # MIRROR (default http://deb.debian.org/debian).
 set -uo pipefail
-
+# The whole script is one block, read before it runs: editing this file (or checking out
+# another commit) during a run cannot change what the run does.
+{
 say() { echo "check-fresh: $*" >&2; }
 notrun() { say "$*"; echo "NOT RUN"; exit 2; }
 
@@ -103,7 +105,8 @@ if [ "$inside" = 1 ]; then
             'apt-get update -qq && apt-get install -y -qq --no-install-recommends sudo && apt-get clean &&
              rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/apt/lists/partial &&
              useradd -m -s /bin/bash dev && echo "dev ALL=(ALL) NOPASSWD: ALL" >/etc/sudoers.d/dev &&
-             chmod 440 /etc/sudoers.d/dev && chown dev:dev /src' </dev/null >"$run/user.log" 2>&1 || exit 5
+             chmod 440 /etc/sudoers.d/dev && chown dev:dev /src &&
+             echo "127.0.1.1 $(hostname)" >>/etc/hosts' </dev/null >"$run/user.log" 2>&1 || exit 5
         as=(--userspec=dev:dev)
     fi
     in_chroot() { nice -n 19 chroot "${as[@]}" "$root" env -i "${envs[@]}" "$@" </dev/null; }
@@ -241,3 +244,4 @@ for f in make-demo make-test; do
 done
 echo FAIL
 exit 1
+}
