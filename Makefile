@@ -81,7 +81,7 @@ deps:
 	@bash scripts/setup.sh
 .PHONY: deps-check
 deps-check:
-	@{ pkg-config --exists $(PKGS) $(GFX_PKGS) cmocka && command -v parallel >/dev/null; } || bash scripts/setup.sh
+	@{ command -v pkg-config >/dev/null && pkg-config --exists $(PKGS) $(GFX_PKGS) cmocka && command -v parallel >/dev/null && command -v gfortran >/dev/null; } || bash scripts/setup.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

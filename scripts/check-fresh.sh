@@ -21,10 +21,22 @@
 # on (-y: do not ask); they are reinstalled in step 4.
 #
 # Usage: scripts/check-fresh.sh [-y]
+#        scripts/check-fresh.sh --chroot [--test] [--user] [--keep] [--rebuild] [DIR]
+# --chroot leaves this machine's packages alone: it runs `make demo` (and with --test
+# `make test`) in a Debian 12 system made with debootstrap in DIR (default
+# /var/tmp/facenet-fresh), fresh for every run; scripts/check-fresh-chroot.sh says how.
+# Use it where this mode answers NOT RUN (a package apt could not put back) or when the
+# machine runs another Debian release.
 # Environment: FACENET_SHARED (the shared data; default ../shared beside this checkout,
 # made absolute since the clone lives elsewhere).  Exit status: 0 PASS, 1 FAIL,
 # 2 not run.
 set -uo pipefail
+
+# --chroot: the same check on a Debian 12 built with debootstrap (check-fresh-chroot.sh)
+if [ "${1:-}" = --chroot ]; then
+    shift
+    exec bash "$(dirname "$0")/check-fresh-chroot.sh" "$@"
+fi
 
 yes=0
 [ "${1:-}" = -y ] && yes=1

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "app/encoder.h"
+#include "io/json_out.h"
 #include "core/error.h"
 #include "io/landmarks.h"
 #include "facenet.h"

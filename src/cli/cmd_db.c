@@ -46,7 +46,7 @@ int fn_cli_gallery_note_profile(fn_gallery *g, const fn_encoder *enc, const char
     cJSON_AddBoolToObject(j, "l2_normalize", enc->prof.l2_normalize);
     cJSON_AddNumberToObject(j, "input_h", enc->prof.in_h);
     cJSON_AddNumberToObject(j, "input_w", enc->prof.in_w);
-    char *s = cJSON_PrintUnformatted(j);
+    char *s = fn_json_print_exact(j, 0);
     cJSON_Delete(j);
     if (!s)
         return fn_fail(err, FN_E_NOMEM, "out of memory");

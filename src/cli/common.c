@@ -301,8 +301,8 @@ cJSON *fn_json_str(const char *s)
 }
 
 /* The double nearest the shortest decimal that reads back as f (0.7f -> 0.7, not
- * 0.699999988079071): cJSON prints doubles exactly, and this keeps the text short while
- * every float32 still reads back to itself. */
+ * 0.699999988079071): the JSON printers here write doubles exactly (io/json_out.h), and
+ * this keeps the text short while every float32 still reads back to itself. */
 double fn_json_float_value(float f)
 {
     if (!isfinite(f))
@@ -337,7 +337,7 @@ cJSON *fn_json_floats(const float *v, size_t n)
  * it) means an allocation failed. */
 int fn_json_print(cJSON *obj)
 {
-    char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    char *s = obj ? fn_json_print_exact(obj, 0) : NULL;
     cJSON_Delete(obj);
     if (!s)
         return fn_cli_fail("out of memory writing JSON");

@@ -60,7 +60,7 @@ static char *distance_meta(const char *const *paths, const int *idx, int m, cons
     cJSON_AddNumberToObject(g, "x", gx);
     cJSON_AddNumberToObject(g, "y", gy);
     cJSON_AddNumberToObject(g, "cell", cell);
-    char *s = j && imgs && g ? cJSON_PrintUnformatted(j) : NULL;
+    char *s = j && imgs && g ? fn_json_print_exact(j, 0) : NULL;
     cJSON_Delete(j);
     return s;
 }

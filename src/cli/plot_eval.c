@@ -185,7 +185,7 @@ static char *eval_meta(const eval_fig *f, int skipped)
     cJSON_AddNumberToObject(h, "step", f->step);
     cJSON_AddItemToObject(h, "same", cJSON_CreateIntArray(f->hist[1], f->nb));
     cJSON_AddItemToObject(h, "different", cJSON_CreateIntArray(f->hist[0], f->nb));
-    char *s = j && h ? cJSON_PrintUnformatted(j) : NULL;
+    char *s = j && h ? fn_json_print_exact(j, 0) : NULL;
     cJSON_Delete(j);
     return s;
 }

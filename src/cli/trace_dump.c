@@ -140,7 +140,7 @@ int fn_trace_dump_index(const fn_trace *t, const char *input_name, fn_err *err)
     char path[4400], tmp[4500];
     snprintf(path, sizeof path, "%s/index.json", t->dump_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    char *text = cJSON_Print(root);
+    char *text = fn_json_print_exact(root, 1);
     cJSON_Delete(root);
     if (!text)
         return fn_fail(err, FN_E_NOMEM, "out of memory");

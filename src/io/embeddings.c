@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/json_out.h"
+
 void fn_emb_meta_init(fn_emb_meta *m)
 {
     memset(m, 0, sizeof *m);
@@ -300,7 +302,7 @@ static int write_sidecar(const char *path, const long long *index, int n, int di
         for (int i = 0; a && i < n; i++)
             cJSON_AddItemToArray(a, cJSON_CreateNumber((double)index[i]));
     }
-    char *text = cJSON_PrintUnformatted(j);
+    char *text = fn_json_print_exact(j, 0);
     cJSON_Delete(j);
     if (!text)
         return fn_fail(err, FN_E_NOMEM, "%s: out of memory", side);
