@@ -368,6 +368,9 @@ static void test_evaluate_scores(void **state)
     double am, as, tm;
     assert_int_equal(fn_eval_kfold(s.dist, s.same, s.n, 4, &am, &as, &tm, NULL, NULL), 0);
     assert_true(am == num(j, "accuracy") && tm == num(j, "threshold"));
+    const cJSON *proto = cJSON_GetObjectItem(j, "protocol"); /* says the folds it used */
+    assert_true(cJSON_IsString(proto));
+    assert_string_equal(proto->valuestring, "4-fold cross-validation on --pairs");
     m = svg_check(svg, 1);
     assert_true(num(m, "threshold") == tm);
     /* a plot name that is neither .png nor .svg fails before any image is read */

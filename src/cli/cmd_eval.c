@@ -267,7 +267,9 @@ int fn_cmd_evaluate(int argc, char **argv)
         goto out;
     }
     double accuracy = r.acc_mean, acc_std = r.acc_std, thr = r.thr_mean;
-    const char *protocol = "10-fold cross-validation on --pairs";
+    char kfold[64];
+    snprintf(kfold, sizeof kfold, "%d-fold cross-validation on --pairs", folds);
+    const char *protocol = kfold;
     if (train_path) {
         double tacc;
         if (fn_eval_best_threshold(tdist, tsame, train.n, &thr, &tacc, &err)) {
