@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "layers/kernels.h"
+#include "core/mem.h"
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define FN_X86 1
@@ -30,9 +31,8 @@ int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b 
 {
     memset(out, 0, sizeof *out);
     const size_t panels = ((size_t)N + NR - 1) / NR;
-    void *p = NULL, *b = NULL;
-    if (posix_memalign(&p, 64, sizeof(float) * panels * NR * (size_t)K) ||
-        posix_memalign(&b, 64, sizeof(float) * panels * NR)) {
+    void *p = fn_alloc_big(sizeof(float) * panels * NR * (size_t)K), *b = NULL;
+    if (!p || posix_memalign(&b, 64, sizeof(float) * panels * NR)) {
         free(p);
         return -1;
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "layers/ops.h"
+#include "core/mem.h"
 #include "net/graph.h"
 
 #define FN_ALIGN_FLOATS 16                   /* 64-byte aligned buffers */
@@ -235,8 +236,8 @@ int fn_net_plan(fn_net *net, int n, const fn_shape *in, fn_err *err)
         free(net->arena);
         net->arena = NULL;
         net->arena_cap = 0;
-        void *p = NULL;
-        if (posix_memalign(&p, 64, (need ? need : 1) * sizeof(float)))
+        void *p = fn_alloc_big((need ? need : 1) * sizeof(float));
+        if (!p)
             return fn_fail(err, FN_E_NOMEM, "cannot allocate %zu MiB of activations", need * sizeof(float) >> 20);
         net->arena = p;
         net->arena_cap = need;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "io/keras_weights.h"
+#include "core/mem.h"
 #include "net/graph.h"
 
 #define FN_MAX_WEIGHT_FLOATS ((size_t)1 << 31) /* 8 GiB of float32: beyond any sane model */
@@ -59,7 +60,7 @@ static int load_layer(fn_layer *L, fn_kw_file *f, const char *path, fn_err *err)
             return fn_fail(err, FN_E_FORMAT, "%s: layer %s: weight %s is implausibly large", path, L->name,
                            a[i].var);
         free(w->data);
-        w->data = malloc(count * sizeof(float));
+        w->data = fn_alloc_big(count * sizeof(float));
         if (!w->data)
             return fn_fail(err, FN_E_NOMEM, "%s: layer %s: out of memory for %s", path, L->name, a[i].var);
         if (fn_kw_read(f, i, w->data, count, err))
