@@ -349,10 +349,9 @@ done:
     return rc;
 }
 
-/* first[i] = the index of paths[i]'s first occurrence if it came before, else -1; an
- * open-addressing table of indices keyed by the path's hash (a list of a million
- * photos is one pass, not a million squared comparisons).  -1 when out of memory. */
-static int first_occurrences(const char *const *paths, int n, int *first)
+/* An open-addressing table of indices keyed by the path's hash (a list of a million
+ * photos is one pass, not a million squared comparisons). */
+int fn_cli_first_occurrences(const char *const *paths, int n, int *first)
 {
     size_t cap = 16;
     while (cap < 2 * (size_t)n)
@@ -399,7 +398,7 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
     /* the same path again is encoded again (its faces are rows of their own), but a
      * failure is reported once: first[i] is its first occurrence, or -1 */
     int *first = malloc(sizeof(int) * (size_t)(n ? n : 1));
-    if (!L.in || !L.out || !L.slot || !set->status || !set->n_found || !first || first_occurrences(paths, n, first) ||
+    if (!L.in || !L.out || !L.slot || !set->status || !set->n_found || !first || fn_cli_first_occurrences(paths, n, first) ||
         !(L.pf = fn_prefetch_start(paths, n, enc->max_pixels, 2)))
         rc = fn_fail(err, FN_E_NOMEM, "out of memory");
     double t0 = fn_cli_now();

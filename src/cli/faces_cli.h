@@ -77,6 +77,9 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
                         int n, const char *note, int want_raw, int keep_landmarks, fn_cli_face_set *set,
                         fn_err *err);
 void fn_cli_face_set_free(fn_cli_face_set *set);
+/* first[i] = the index of paths[i]'s first occurrence if it came before, else -1 (one
+ * pass: a hash table).  -1 when out of memory. */
+int fn_cli_first_occurrences(const char *const *paths, int n, int *first);
 /* Move src's faces to the end of dst, their images shifted by offset (dst's images
  * offset.. are src's); src is left to be freed. */
 int fn_cli_face_set_append(fn_cli_face_set *dst, fn_cli_face_set *src, int offset, fn_err *err);

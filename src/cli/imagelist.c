@@ -73,7 +73,7 @@ static int walk(fn_image_list *l, const char *dir, const char *rel, int depth, f
         n++;
     }
     closedir(d);
-    if (!rc)
+    if (!rc && n) /* (an empty folder: names is NULL, which qsort may not get) */
         qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; i < n && !rc; i++) {
         char path[4096], key[4096];

@@ -8,6 +8,7 @@
  * readers keep their own checks (core/file.c:fn_open_regular), since a file can change
  * between the two. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -69,18 +70,22 @@ int fn_cli_check_images(const char *const *paths, int n, int all, const char *no
     }
     if (first_bad < 0)
         return 0;
-    int bad = 0;
+    /* the same path again is reported once, as when the images are read */
+    int *first = malloc(sizeof(int) * (size_t)n), bad = 0;
+    if (!first || fn_cli_first_occurrences(paths, n, first)) {
+        free(first);
+        fn_cli_fail("out of memory");
+        return 1;
+    }
     for (int i = first_bad; i < n; i++) {
-        int again = 0; /* the same path again is reported once, as when the images are read */
-        for (int j = first_bad; j < i && !again; j++)
-            again = !strcmp(paths[j], paths[i]);
-        if (again || !fn_check_regular(paths[i], &err))
+        if (first[i] >= 0 || !fn_check_regular(paths[i], &err))
             continue;
         bad++;
         fn_cli_fail("%s (%s)", err.msg, note);
         if (json)
             fn_json_print(fn_cli_image_status_json(paths[i], FN_IMG_UNREADABLE, 0));
     }
+    free(first);
     if (!all && bad > 1)
         fn_cli_fail("none of the %d images can be opened: nothing done", bad);
     return bad;
