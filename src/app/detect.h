@@ -217,7 +217,8 @@ void fn_tiny_default(fn_tiny_params *p);
  *   w = exp(tw) * anchor_w / grid * cfx,    h = exp(th) * anchor_h / grid * cfy,
  *   cf = input_size / reshaped dims (fn_det_reshaped_dims), box (cx - w/2, cy - h/2, w, h)
  *   relative to the image (not clipped).  Unlike face-api, a candidate whose box is not
- *   finite (exp overflow, NaN output) is dropped.
+ *   finite (exp overflow, NaN output) or reaches beyond a million times the image is
+ *   dropped.
  * Writes up to cap candidates into cands (box relative) and their count into *ncand;
  * fails (naming the counts) when there are more than cap.  A cap of
  * grid * grid * num_anchors always suffices. */

@@ -27,6 +27,8 @@ static double sigmoid(double x)
     return 1 / (1 + exp(-x));
 }
 
+#define FN_TINY_MAX_REL 1e6 /* relative box coordinates beyond this are no face */
+
 int fn_tiny_decode(const float *raw, int grid, int img_w, int img_h, const fn_tiny_params *p,
                    fn_detection *cands, int cap, int *ncand, fn_err *err)
 {
@@ -62,8 +64,10 @@ int fn_tiny_decode(const float *raw, int grid, int img_w, int img_h, const fn_ti
                 double hl = ((exp(e[3]) * p->anchors[a][1]) / grid) * cfy;
                 double x = ctx - wl / 2, y = cty - hl / 2;
                 /* Not in face-api: a box that is not finite (exp overflow, NaN output) is
-                 * no candidate */
-                if (!isfinite(x) || !isfinite(y) || !isfinite(wl) || !isfinite(hl))
+                 * no candidate, nor one beyond a million times the image (its pixel
+                 * coordinates overflowed to infinity: found by fuzz/fuzz_detect_post) */
+                if (!(fabs(x) <= FN_TINY_MAX_REL && fabs(y) <= FN_TINY_MAX_REL && wl <= FN_TINY_MAX_REL &&
+                      hl <= FN_TINY_MAX_REL))
                     continue;
                 if (n >= cap)
                     return fn_fail(err, FN_E_ARG,
