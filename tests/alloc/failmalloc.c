@@ -18,6 +18,16 @@
  *                               fail every allocation of our own code and a stride
  *                               of the rest.  A forked child that ends with _exit
  *                               (the weights sandbox) writes its own map to F.PID.
+ *   FACENET_FAIL_ALLOC_LEAKS=F  track the allocations made (since main) on behalf of
+ *                               the program (f), cJSON (j) and libjpeg/libpng (i):
+ *                               what the program must free itself.  When main has
+ *                               returned and the other exit handlers have run, write
+ *                               to F how many are still allocated, then one line per
+ *                               leftover (at most 8): owner, size, the program's
+ *                               return address in it.  In a normal run nothing is
+ *                               left (libhdf5's, SQLite's and OpenBLAS's own caches
+ *                               are theirs, not counted), so any leftover after an
+ *                               injected failure is a leak of the error path.
  *
  * A forked child inherits the count: with FACENET_FAIL_ALLOC=i the i-th allocation
  * of the parent fails, and so does the child's i-th (counted from main, through the
@@ -33,8 +43,10 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +57,7 @@ extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
 
 static atomic_long counter;      /* allocations since main started */
 static atomic_int armed;         /* 1 once main has started */
@@ -52,6 +65,92 @@ static long fail_at;             /* 0: never fail */
 static const char *count_file, *trace_file, *map_file;
 #define MAP_CAP (1 << 20)
 static char owner_map[MAP_CAP];
+
+/* ---- live allocations of the program, cJSON and the image libraries (LEAKS) */
+static const char *leaks_file;
+static pid_t main_pid;
+#define LIVE_CAP (1 << 20)
+#define TOMB ((void *)1)
+typedef struct {
+    void *p;
+    size_t n;
+    void *pc;
+    char who;
+} live_t;
+static live_t live[LIVE_CAP];
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static __thread int in_shim; /* backtrace() may allocate: no tracking inside */
+
+static size_t slot_of(void *p)
+{
+    return ((uintptr_t)p >> 4) * 11400714819323198485ull >> 44; /* 20 bits */
+}
+
+static void live_add(void *p, size_t n, char who, void *pc)
+{
+    pthread_mutex_lock(&live_mu);
+    size_t k = slot_of(p);
+    for (size_t probe = 0; probe < LIVE_CAP; probe++, k = (k + 1) & (LIVE_CAP - 1))
+        if (!live[k].p || live[k].p == TOMB) {
+            live[k] = (live_t){p, n, pc, who};
+            break;
+        }
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void live_del(void *p)
+{
+    pthread_mutex_lock(&live_mu);
+    size_t k = slot_of(p);
+    for (size_t probe = 0; probe < LIVE_CAP && live[k].p; probe++, k = (k + 1) & (LIVE_CAP - 1))
+        if (live[k].p == p) {
+            live[k].p = TOMB;
+            break;
+        }
+    pthread_mutex_unlock(&live_mu);
+}
+
+static char owner_of(void *pc);
+
+/* Who asked for an allocation: the first caller outside libc and this shim. */
+static char caller(void **pc)
+{
+    void *frames[12];
+    int k = backtrace(frames, 12);
+    *pc = NULL;
+    /* stdio's buffers (a FILE's, stdout's) are libc's to keep until exit */
+    Dl_info info;
+    for (int i = 1; i < k && i < 4; i++)
+        if (dladdr(frames[i], &info) && info.dli_sname && strstr(info.dli_sname, "_IO_file_doallocate"))
+            return 'o';
+    for (int i = 1; i < k; i++) {
+        char c = owner_of(frames[i]);
+        if (c) {
+            *pc = frames[i];
+            return c;
+        }
+    }
+    return 'o';
+}
+
+/* After a successful allocation p of n bytes: remember it if it is the program's. */
+static void track(void *p, size_t n)
+{
+    if (!leaks_file || !p || in_shim || !atomic_load_explicit(&armed, memory_order_relaxed))
+        return;
+    in_shim = 1;
+    void *pc;
+    char who = caller(&pc);
+    if (who == 'f' || who == 'j' || who == 'i')
+        live_add(p, n, who, pc);
+    in_shim = 0;
+}
+
+static void untrack(void *p)
+{
+    if (leaks_file && p && !in_shim)
+        live_del(p);
+}
 
 static char owner_of(void *pc)
 {
@@ -119,27 +218,42 @@ static int should_fail(void)
 
 void *malloc(size_t n)
 {
-    return should_fail() ? NULL : __libc_malloc(n);
+    void *p = should_fail() ? NULL : __libc_malloc(n);
+    track(p, n);
+    return p;
 }
 
 void *calloc(size_t a, size_t b)
 {
-    return should_fail() ? NULL : __libc_calloc(a, b);
+    void *p = should_fail() ? NULL : __libc_calloc(a, b);
+    track(p, a * b);
+    return p;
 }
 
 void *realloc(void *p, size_t n)
 {
-    return should_fail() ? NULL : __libc_realloc(p, n);
+    if (should_fail())
+        return NULL; /* p stays allocated */
+    void *q = __libc_realloc(p, n);
+    if (q || !n) {
+        untrack(p);
+        track(q, n);
+    }
+    return q;
 }
 
 void *memalign(size_t al, size_t n)
 {
-    return should_fail() ? NULL : __libc_memalign(al, n);
+    void *p = should_fail() ? NULL : __libc_memalign(al, n);
+    track(p, n);
+    return p;
 }
 
 void *aligned_alloc(size_t al, size_t n)
 {
-    return should_fail() ? NULL : __libc_memalign(al, n);
+    void *p = should_fail() ? NULL : __libc_memalign(al, n);
+    track(p, n);
+    return p;
 }
 
 int posix_memalign(void **out, size_t al, size_t n)
@@ -151,8 +265,15 @@ int posix_memalign(void **out, size_t al, size_t n)
     void *p = __libc_memalign(al, n);
     if (!p)
         return ENOMEM;
+    track(p, n);
     *out = p;
     return 0;
+}
+
+void free(void *p)
+{
+    untrack(p);
+    __libc_free(p);
 }
 
 /* Write len bytes to path; a failure shows as a missing or short file in the sweep. */
@@ -181,9 +302,29 @@ static void write_count(void)
     }
     if (map_file)
         dump(map_file, owner_map, (size_t)(n < MAP_CAP ? n : MAP_CAP));
+    if (leaks_file && getpid() == main_pid) {
+        in_shim = 1;
+        char buf[1024];
+        int len = 0, left = 0;
+        pthread_mutex_lock(&live_mu);
+        for (size_t k = 0; k < LIVE_CAP; k++)
+            left += live[k].p && live[k].p != TOMB;
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "%d\n", left);
+        int shown = 0;
+        for (size_t k = 0; k < LIVE_CAP && shown < 8; k++)
+            if (live[k].p && live[k].p != TOMB) {
+                Dl_info info;
+                const char *sym = dladdr(live[k].pc, &info) && info.dli_sname ? info.dli_sname : "?";
+                len += snprintf(buf + len, sizeof buf - (size_t)len, "%c %zu bytes, from %s %p\n", live[k].who,
+                                live[k].n, sym, live[k].pc);
+                if (len >= (int)sizeof buf)
+                    len = (int)sizeof buf - 1;
+                shown++;
+            }
+        pthread_mutex_unlock(&live_mu);
+        dump(leaks_file, buf, (size_t)len);
+    }
 }
-
-static pid_t main_pid;
 
 /* A forked child (the weights sandbox) leaves with _exit, past atexit: its map goes to
  * MAP_FILE.PID.  Only async-signal-safe calls. */
@@ -271,6 +412,7 @@ int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
     count_file = getenv("FACENET_FAIL_ALLOC_COUNT");
     trace_file = getenv("FACENET_FAIL_ALLOC_TRACE");
     map_file = getenv("FACENET_FAIL_ALLOC_MAP");
+    leaks_file = getenv("FACENET_FAIL_ALLOC_LEAKS");
     void *warm[2];
     backtrace(warm, 2); /* loads libgcc_s now, not at the failing allocation */
     start_fn real = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");

@@ -8,7 +8,10 @@
 #     encode, identify, distance - may add one "... (skipped)" line per image and
 #     their summary line; every line starts with "facenet");
 #   - enroll: the gallery is absent or passes `facenet db check` (never half-made or
-#     0 bytes).
+#     0 bytes);
+#   - nothing leaked: the shim counts what the program (and cJSON, libjpeg/libpng on
+#     its behalf) allocated and had not freed when main returned (FACENET_FAIL_ALLOC_LEAKS;
+#     0 in a normal run) - LeakSanitizer cannot run beside the shim.
 # Scenarios (small model: keras-real tiny-resnet8-k2.4.0, a full-model .h5; sandbox
 # off, or on with ALLOC_SANDBOX=1): info, embed (its raw input), encode (3 course
 # photos), enroll (2 photos into a fresh gallery) - these two taking the photos as face
@@ -89,7 +92,7 @@ crash_owner() {
 one_run() {
     local sc=$1 i=$2 who=$3 d rc lines verdict what
     d=$(mktemp -d "$OUT/run.XXXXXX")
-    FACENET_FAIL_ALLOC=$i FACENET_FAIL_ALLOC_TRACE=$d/trace LD_PRELOAD=$SHIM \
+    FACENET_FAIL_ALLOC=$i FACENET_FAIL_ALLOC_TRACE=$d/trace FACENET_FAIL_ALLOC_LEAKS=$d/leaks LD_PRELOAD=$SHIM \
         timeout 60 $(scenario_cmd "$d" "$sc") >"$d/out" 2>"$d/err" </dev/null
     rc=$?
     lines=$(wc -l <"$d/err")
@@ -125,6 +128,11 @@ one_run() {
         elif ! FACENET_FAIL_ALLOC= "$CLI" db check --db "$d/g.db" >/dev/null 2>&1; then
             verdict=ours what="exit $rc, gallery fails db check"
         fi
+    fi
+    # what the program, cJSON and the image libraries allocated for it and never freed
+    # (the shim's count once main has returned; a normal run leaves 0)
+    if [ $verdict = ok ] && [ -s "$d/leaks" ] && [ "$(head -n 1 "$d/leaks")" != 0 ]; then
+        verdict=ours what="exit $rc, leaked: $(head -n 3 "$d/leaks" | tr '\n' ' ')"
     fi
     echo "$i $who $verdict $what"
     if [ $verdict != ok ]; then
