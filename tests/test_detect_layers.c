@@ -124,6 +124,20 @@ static void dw_case(int n, int h, int w, int c, int dm, int kh, int kw, int sh, 
             }
         free(want);
     }
+    /* without a bias (SeparableConv2D's depthwise half): sums start from 0 */
+    fn_depthwise_naive(&g, dm, in, k, NULL, o1);
+    for (int isa = FN_ISA_PORTABLE; isa <= (int)fn_cpu_isa(); isa++) {
+        fn_cpu_force_isa(isa);
+        memset(o2, 0, sizeof(float) * on);
+        assert_int_equal(fn_depthwise_run(&g, dm, in, k, NULL, FN_ACT_LINEAR, o2, pool), 0);
+        fn_cpu_force_isa(-1);
+        for (size_t r = 0; r < (size_t)n * g.oh * g.ow; r++)
+            for (int i = 0; i < g.f; i++) {
+                float a = o1[r * g.ldo + i], e = o2[r * g.ldo + i];
+                if (!(isnan(a) && isnan(e)) && !(fabsf(a - e) <= 1e-5f * (1 + fabsf(a))))
+                    fail_msg("depthwise run without bias, isa %d: row %zu ch %d want %g got %g", isa, r, i, a, e);
+            }
+    }
     fn_pool_free(pool);
     free(first);
     free(in), free(k), free(b), free(o1), free(o2), free(o3), free(dense);

@@ -88,14 +88,11 @@ static void dw_rows_c(const fn_conv_geom *g, int dm, const float *in, const floa
  * fmaf), so they agree bitwise; at any thread count too (a value is never split). */
 typedef struct {
     const fn_conv_geom *g;
-    const float *in, *kernel, *bias;
+    const float *in, *kernel, *bias; /* bias NULL: sums start from 0 */
     float *out;
     int act; /* 0 linear, 1 relu, 2 relu6 */
 } dw_job;
 
-#ifdef FN_DW_X86
-#undef FN_DW_X86
-#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define FN_DW_X86 1
@@ -111,6 +108,38 @@ static inline void dw_span(int o, int s, int pad, int k, int n, int *x0, int *k0
     *k1 = n - *x0 < k ? n - *x0 : k;
 }
 
+/* Output row r (image n, row oy): its input rows' span; returns the row's first output. */
+static inline float *dw_row(const dw_job *j, size_t r, int *n, int *y0, int *ky0, int *ky1)
+{
+    const fn_conv_geom *g = j->g;
+    *n = (int)(r / (size_t)g->oh);
+    dw_span((int)(r % (size_t)g->oh), g->sh, g->pt, g->kh, g->h, y0, ky0, ky1);
+    return j->out + r * (size_t)g->ow * g->ldo;
+}
+
+/* Output pixel ox of a row: its first tap in range (input pixel (n, y0 + ky0, x0 + kx0),
+ * kernel tap (ky0, kx0)), the taps in range, and whether the DW_P pixels from it have
+ * whole windows inside the row (run). */
+typedef struct {
+    const float *in0, *k0;
+    int nky, nkx, run;
+} dw_px;
+
+static inline dw_px dw_pixel(const dw_job *j, int n, int y0, int ky0, int ky1, int ox)
+{
+    const fn_conv_geom *g = j->g;
+    int x0, kx0, kx1;
+    dw_span(ox, g->sw, g->pl, g->kw, g->w, &x0, &kx0, &kx1);
+    return (dw_px){j->in + (((size_t)n * g->h + (size_t)(y0 + ky0)) * g->w + (size_t)(x0 + kx0)) * g->ldi,
+                   j->kernel + ((size_t)ky0 * g->kw + (size_t)kx0) * g->c, ky1 - ky0, kx1 - kx0,
+                   x0 >= 0 && ox + DW_P <= g->ow && x0 + (DW_P - 1) * g->sw + g->kw <= g->w};
+}
+
+static inline const float *dw_bias(const dw_job *j, int c)
+{
+    return j->bias ? j->bias + c : NULL;
+}
+
 /* One block of 16 channels (mask m; full: all 16, so plain loads and stores - masked
  * stores are slow on some CPUs) for np output pixels starting at o: nky x nkx taps from
  * input pixel in_row0 and kernel tap kp0 on (np > 1: whole windows inside the row, the
@@ -123,7 +152,7 @@ dw_block512(const dw_job *j, const float *bias, const float *in_row0, const floa
     const size_t ldi = (size_t)g->ldi, rowstride = (size_t)g->w * ldi, kstride = (size_t)g->kw * g->c;
     const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
     __m512 acc[DW_P];
-    acc[0] = full ? _mm512_loadu_ps(bias) : _mm512_maskz_loadu_ps(m, bias);
+    acc[0] = !bias ? _mm512_setzero_ps() : full ? _mm512_loadu_ps(bias) : _mm512_maskz_loadu_ps(m, bias);
 #pragma GCC unroll 8
     for (int q = 1; q < np; q++)
         acc[q] = acc[0];
@@ -155,36 +184,27 @@ dw_block512(const dw_job *j, const float *bias, const float *in_row0, const floa
 __attribute__((target("avx512f"))) static void dw_rows_avx512(void *arg, size_t r0, size_t r1)
 {
     const dw_job *j = arg;
-    const fn_conv_geom *g = j->g;
-    const int C = g->c, cv = C & ~15;
+    const int C = j->g->c, cv = C & ~15;
     const __mmask16 tail = (__mmask16)((1u << (C - cv)) - 1);
     for (size_t r = r0; r < r1; r++) {
-        const int n = (int)(r / (size_t)g->oh), oy = (int)(r % (size_t)g->oh);
-        int y0, ky0, ky1;
-        dw_span(oy, g->sh, g->pt, g->kh, g->h, &y0, &ky0, &ky1);
-        float *orow = j->out + r * (size_t)g->ow * g->ldo;
-        for (int ox = 0; ox < g->ow; ox++) {
-            int x0, kx0, kx1;
-            dw_span(ox, g->sw, g->pl, g->kw, g->w, &x0, &kx0, &kx1);
-            float *o = orow + (size_t)ox * g->ldo;
-            /* the first tap in range: input pixel (n, y0 + ky0, x0 + kx0), kernel (ky0, kx0) */
-            const float *in0 = j->in + (((size_t)n * g->h + (size_t)(y0 + ky0)) * g->w + (size_t)(x0 + kx0)) * g->ldi;
-            const float *k0 = j->kernel + ((size_t)ky0 * g->kw + (size_t)kx0) * C;
-            const int nky = ky1 - ky0, nkx = kx1 - kx0;
-            if (x0 >= 0 && ox + DW_P <= g->ow && x0 + (DW_P - 1) * g->sw + g->kw <= g->w) {
-                /* DW_P pixels whose windows lie inside the row: DW_P independent sums
-                 * (one chain of fused multiply-adds alone waits on its own latency) */
+        int n, y0, ky0, ky1;
+        float *orow = dw_row(j, r, &n, &y0, &ky0, &ky1);
+        for (int ox = 0; ox < j->g->ow; ox++) {
+            const dw_px p = dw_pixel(j, n, y0, ky0, ky1, ox);
+            float *o = orow + (size_t)ox * j->g->ldo;
+            if (p.run) { /* DW_P pixels with whole windows in the row: DW_P independent sums
+                          * (one chain of fused multiply-adds alone waits on its latency) */
                 for (int c = 0; c < cv; c += 16)
-                    dw_block512(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, 0xffff, 1, DW_P);
+                    dw_block512(j, dw_bias(j, c), p.in0 + c, p.k0 + c, p.nky, p.nkx, o + c, 0xffff, 1, DW_P);
                 if (cv < C)
-                    dw_block512(j, j->bias + cv, in0 + cv, k0 + cv, nky, nkx, o + cv, tail, 0, DW_P);
+                    dw_block512(j, dw_bias(j, cv), p.in0 + cv, p.k0 + cv, p.nky, p.nkx, o + cv, tail, 0, DW_P);
                 ox += DW_P - 1;
                 continue;
             }
             for (int c = 0; c < cv; c += 16)
-                dw_block512(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, 0xffff, 1, 1);
+                dw_block512(j, dw_bias(j, c), p.in0 + c, p.k0 + c, p.nky, p.nkx, o + c, 0xffff, 1, 1);
             if (cv < C)
-                dw_block512(j, j->bias + cv, in0 + cv, k0 + cv, nky, nkx, o + cv, tail, 0, 1);
+                dw_block512(j, dw_bias(j, cv), p.in0 + cv, p.k0 + cv, p.nky, p.nkx, o + cv, tail, 0, 1);
         }
     }
 }
@@ -207,7 +227,7 @@ dw_block256(const dw_job *j, const float *bias, const float *in_row0, const floa
     const size_t ldi = (size_t)g->ldi, rowstride = (size_t)g->w * ldi, kstride = (size_t)g->kw * g->c;
     const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.0f);
     __m256 acc[DW_P];
-    acc[0] = _mm256_loadu_ps(bias);
+    acc[0] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
 #pragma GCC unroll 8
     for (int q = 1; q < np; q++)
         acc[q] = acc[0];
@@ -237,31 +257,25 @@ __attribute__((target("avx2,fma"))) static void dw_rows_avx2(void *arg, size_t r
     const fn_conv_geom *g = j->g;
     const int C = g->c, cv = C & ~7;
     for (size_t r = r0; r < r1; r++) {
-        const int n = (int)(r / (size_t)g->oh), oy = (int)(r % (size_t)g->oh);
-        int y0, ky0, ky1;
-        dw_span(oy, g->sh, g->pt, g->kh, g->h, &y0, &ky0, &ky1);
-        float *orow = j->out + r * (size_t)g->ow * g->ldo;
+        int n, y0, ky0, ky1;
+        float *orow = dw_row(j, r, &n, &y0, &ky0, &ky1);
         for (int ox = 0; ox < g->ow; ox++) {
-            int x0, kx0, kx1;
-            dw_span(ox, g->sw, g->pl, g->kw, g->w, &x0, &kx0, &kx1);
+            const dw_px p = dw_pixel(j, n, y0, ky0, ky1, ox);
             float *o = orow + (size_t)ox * g->ldo;
-            const float *in0 = j->in + (((size_t)n * g->h + (size_t)(y0 + ky0)) * g->w + (size_t)(x0 + kx0)) * g->ldi;
-            const float *k0 = j->kernel + ((size_t)ky0 * g->kw + (size_t)kx0) * C;
-            const int nky = ky1 - ky0, nkx = kx1 - kx0;
-            if (cv == C && x0 >= 0 && ox + DW_P <= g->ow && x0 + (DW_P - 1) * g->sw + g->kw <= g->w) {
-                for (int c = 0; c < C; c += 8) /* DW_P pixels at once, as the AVX-512 kernel */
-                    dw_block256(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, DW_P);
+            if (cv == C && p.run) { /* DW_P pixels at once, as the AVX-512 kernel */
+                for (int c = 0; c < C; c += 8)
+                    dw_block256(j, dw_bias(j, c), p.in0 + c, p.k0 + c, p.nky, p.nkx, o + c, DW_P);
                 ox += DW_P - 1;
                 continue;
             }
             for (int c = 0; c < cv; c += 8)
-                dw_block256(j, j->bias + c, in0 + c, k0 + c, nky, nkx, o + c, 1);
+                dw_block256(j, dw_bias(j, c), p.in0 + c, p.k0 + c, p.nky, p.nkx, o + c, 1);
             for (int c = cv; c < C; c++) { /* the last channels one at a time, fused as above */
-                float acc = j->bias[c];
-                for (int ky = 0; ky < nky; ky++)
-                    for (int kx = 0; kx < nkx; kx++)
-                        acc = __builtin_fmaf(in0[((size_t)ky * g->w + kx) * g->ldi + c],
-                                             k0[((size_t)ky * g->kw + kx) * C + c], acc);
+                float acc = j->bias ? j->bias[c] : 0.0f;
+                for (int ky = 0; ky < p.nky; ky++)
+                    for (int kx = 0; kx < p.nkx; kx++)
+                        acc = __builtin_fmaf(p.in0[((size_t)ky * g->w + kx) * g->ldi + c],
+                                             p.k0[((size_t)ky * g->kw + kx) * C + c], acc);
                 o[c] = dw_act1(acc, j->act);
             }
         }
@@ -280,27 +294,16 @@ int fn_depthwise_run(const fn_conv_geom *g, int dm, const float *in, const float
     else if (dm == 1 && fn_cpu_isa() >= FN_ISA_AVX2)
         rows = dw_rows_avx2;
     if (rows) {
-        float *zeros = NULL;
-        if (!bias) { /* the kernels start from the bias: a row of zeros */
-            static const float z[64];
-            if (g->c > 64 && !(zeros = calloc((size_t)g->c, sizeof(float))))
-                rows = NULL;
-            bias = g->c > 64 ? zeros : z;
-        }
-        if (rows) {
-            const int lin = act == FN_ACT_LINEAR || fused;
-            dw_job j = {g, in, kernel, bias, out, lin ? fused : 0};
-            const size_t n_rows = (size_t)g->n * g->oh, row = (size_t)g->ow * g->c * g->kh * g->kw;
-            fn_pool_for(pool, n_rows, (65536 + row - 1) / (row ? row : 1), rows, &j);
-            free(zeros);
-            return lin ? 0 : 1;
-        }
+        const int lin = act == FN_ACT_LINEAR || fused;
+        dw_job j = {g, in, kernel, bias, out, lin ? fused : 0};
+        const size_t n_rows = (size_t)g->n * g->oh, row = (size_t)g->ow * g->c * g->kh * g->kw;
+        fn_pool_for(pool, n_rows, (65536 + row - 1) / (row ? row : 1), rows, &j);
+        return lin ? 0 : 1;
     }
 #else
-    (void)pool;
+    (void)pool, (void)fused;
 #endif
     dw_rows_c(g, dm, in, kernel, bias, out);
-    (void)fused;
     return act == FN_ACT_LINEAR ? 0 : 1;
 }
 

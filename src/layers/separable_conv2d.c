@@ -100,7 +100,7 @@ static void sep_forward(const fn_layer *L, const fn_view *in, const fn_shape *in
             fn_depthwise_naive(&d, p->dm, x, dk, NULL, ctx->scratch);
             fn_conv2d_naive(&q, ctx->scratch, pk, p->bias, y);
         } else {
-            fn_depthwise_fast(&d, p->dm, x, dk, NULL, ctx->scratch);
+            fn_depthwise_run(&d, p->dm, x, dk, NULL, FN_ACT_LINEAR, ctx->scratch, ctx->pool);
             fn_conv2d_gemm(&q, ctx->scratch, pk, p->bias, y, NULL); /* 1x1: no im2col scratch */
         }
     }
