@@ -32,16 +32,12 @@
 static unsigned rng = 777;
 static float frand(void)
 {
-    rng = rng * 1103515245u + 12345u;
-    return ((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+    return tu_frand(&rng);
 }
 
 static float *randv(size_t n)
 {
-    float *v = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        v[i] = frand();
-    return v;
+    return tu_randv(&rng, n);
 }
 
 /* depthwise (kh,kw,c,dm) -> dense HWIO (kh,kw,c,c*dm), zero off the block diagonal */

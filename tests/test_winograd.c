@@ -19,20 +19,12 @@
 
 #include "core/thread_pool.h"
 #include "layers/kernels.h"
+#include "lib/testutil.h"
 
 static unsigned rng = 4242;
-static float frand(void)
-{
-    rng = rng * 1103515245u + 12345u;
-    return ((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
 static float *randv(size_t n)
 {
-    float *v = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        v[i] = frand();
-    return v;
+    return tu_randv(&rng, n);
 }
 
 static fn_pool *pool3;

@@ -198,3 +198,18 @@ float *tu_random_unit(int n, int d)
     }
     return v;
 }
+
+float tu_frand(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return ((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+float *tu_randv(unsigned *state, size_t n)
+{
+    float *v = malloc(sizeof(float) * (n ? n : 1));
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tu_frand(state);
+    return v;
+}

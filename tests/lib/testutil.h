@@ -37,5 +37,10 @@ double tu_urand(void);
 /* n random unit vectors of dimension d (n x d, malloc'd; fails the test if out of
  * memory), drawn from tu_urand. */
 float *tu_random_unit(int n, int d);
+/* Uniform in [-1, 1) from a linear congruential sequence the caller seeds and keeps
+ * (*state), so each kernel test draws the same values on every run and platform. */
+float tu_frand(unsigned *state);
+/* n such values (malloc'd; fails the test if out of memory). */
+float *tu_randv(unsigned *state, size_t n);
 
 #endif
