@@ -62,7 +62,7 @@ static void dw_case(int n, int h, int w, int c, int dm, int kh, int kw, int sh, 
     float *o1 = calloc(on, sizeof(float)), *o2 = calloc(on, sizeof(float)), *o3 = calloc(on, sizeof(float));
     float *dense = expand(k, kh, kw, c, dm);
     fn_depthwise_naive(&g, dm, in, k, b, o1);
-    fn_depthwise_fast(&g, dm, in, k, b, o2);
+    assert_int_equal(fn_depthwise_run(&g, dm, in, k, b, FN_ACT_LINEAR, o2, NULL), 0);
     fn_conv2d_naive(&g, in, dense, b, o3);
     for (size_t r = 0; r < (size_t)n * g.oh * g.ow; r++) {
         for (int i = 0; i < g.f; i++) {

@@ -307,12 +307,6 @@ int fn_depthwise_run(const fn_conv_geom *g, int dm, const float *in, const float
     return act == FN_ACT_LINEAR ? 0 : 1;
 }
 
-void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
-                       const float *bias, float *out)
-{
-    fn_depthwise_run(g, dm, in, kernel, bias, FN_ACT_LINEAR, out, NULL);
-}
-
 /* Config shared with SeparableConv2D: kernel_size, strides, padding, depth_multiplier,
  * dilation_rate (1 only), data_format (channels_last only), activation. */
 int fn_depthwise_parse_common(fn_layer *L, const cJSON *cfg, int k[2], int s[2], int *same, int *dm,

@@ -115,14 +115,13 @@ void fn_blas_info(char *buf, size_t cap); /* "OpenBLAS 0.3.21 ... (core Haswell)
 /* Depthwise convolution: input channel ci is convolved with its own dm filters, giving
  * output channels ci*dm + m (g->f = c*dm).  in (n,h,w,c)[ldi], kernel (kh,kw,c,dm),
  * bias (c*dm) or NULL -> out (n,oh,ow,c*dm)[ldo].  Naive: double accumulation per
- * output value; fast: float accumulation over whole pixel rows (vectorisable). */
+ * output value. */
 void fn_depthwise_naive(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
                         const float *bias, float *out);
-void fn_depthwise_fast(const fn_conv_geom *g, int dm, const float *in, const float *kernel,
-                       const float *bias, float *out);
-/* The fast path over the pool (NULL: the caller's thread) with the activation applied in
- * the store when it is linear, relu or relu6 (returns 0); any other act is not applied
- * (returns 1: the caller applies it). */
+/* Fast: over the pool (NULL: the caller's thread), float sums (fused multiply-adds on
+ * AVX2/AVX-512 for depth multiplier 1), the activation applied in the store when it is
+ * linear, relu or relu6 (returns 0); any other act is not applied (returns 1: the
+ * caller applies it). */
 int fn_depthwise_run(const fn_conv_geom *g, int dm, const float *in, const float *kernel, const float *bias,
                      fn_act act, float *out, fn_pool *pool);
 /* Window geometry of an (h, w, c) input for n images (f, ldo left 0 for the caller). */
