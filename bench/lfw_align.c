@@ -49,53 +49,12 @@
 #include "io/landmarks.h"
 #include "io/pairs.h"
 #include "facenet.h"
+#include "app/match.h"
 #include "lfw_cache.h"
+#include "lfw_pairs.h"
 
 #define DIM 128
 #define MISSING 1e6f
-
-typedef struct {
-    char **path;
-    int n, cap;
-} names;
-
-static int name_index(names *s, const char *p)
-{
-    for (int i = s->n - 1; i >= 0; i--)
-        if (!strcmp(s->path[i], p))
-            return i;
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 1024;
-        s->path = realloc(s->path, sizeof *s->path * (size_t)s->cap);
-        if (!s->path)
-            exit(2);
-    }
-    s->path[s->n] = strdup(p);
-    return s->n++;
-}
-
-typedef struct {
-    fn_lfw_pairs pairs;
-    int *ia, *ib;
-} pairset;
-
-static int load_pairs(const char *lfw, const char *file, names *imgs, pairset *ps)
-{
-    char path[4096];
-    fn_err err = {0};
-    snprintf(path, sizeof path, "%s/%s", lfw, file);
-    if (fn_lfw_pairs_load(path, &ps->pairs, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    ps->ia = malloc(sizeof(int) * ps->pairs.n);
-    ps->ib = malloc(sizeof(int) * ps->pairs.n);
-    for (int i = 0; i < ps->pairs.n; i++) {
-        ps->ia[i] = name_index(imgs, ps->pairs.pairs[i].path_a);
-        ps->ib[i] = name_index(imgs, ps->pairs.pairs[i].path_b);
-    }
-    return 0;
-}
 
 /* ------------------------------------------------------------ geometry */
 
@@ -152,7 +111,6 @@ static double learned[136]; /* the learned 68-point template (learn_template) */
 static double *deviation;
 static const fn_face *faces_of;
 static int errors_out;
-
 
 static int dlib_subset(int i) /* the points get_face_chip_details fits for 68 */
 {
@@ -339,14 +297,6 @@ static int learn_template(const fn_profile *prof, int n, const unsigned char *tr
 
 /* ------------------------------------------------------------ evaluation */
 
-static float dist(const float *a, const float *b)
-{
-    double s = 0;
-    for (int k = 0; k < DIM; k++)
-        s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
-    return (float)sqrt(s);
-}
-
 static void distances(const pairset *ps, const float *emb, const unsigned char *found,
                       float *every, float *both, int *same)
 {
@@ -354,12 +304,11 @@ static void distances(const pairset *ps, const float *emb, const unsigned char *
         int a = ps->ia[i], b = ps->ib[i];
         same[i] = ps->pairs.pairs[i].same;
         if (found[a] && found[b])
-            every[i] = both[i] = dist(emb + (size_t)a * DIM, emb + (size_t)b * DIM);
+            every[i] = both[i] = fn_l2_distance(emb + (size_t)a * DIM, emb + (size_t)b * DIM, DIM);
         else
             every[i] = MISSING, both[i] = NAN;
     }
 }
-
 
 static void print_errors(const char *name, const pairset *ps, const float *every, const int *same,
                          double thr)

@@ -34,7 +34,9 @@
 #include "app/eval.h"
 #include "app/faces.h"
 #include "io/pairs.h"
+#include "app/match.h"
 #include "lfw_cache.h"
+#include "lfw_pairs.h"
 #include "facenet.h"
 
 #define DIM 128
@@ -53,39 +55,6 @@ static int cmpd(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-typedef struct {
-    char **path; /* relative to the image root */
-    int n, cap;
-} names;
-
-static int name_index(names *s, const char *p)
-{
-    for (int i = s->n - 1; i >= 0; i--) /* pairs repeat recent images; n is ~5000 */
-        if (!strcmp(s->path[i], p))
-            return i;
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 1024;
-        s->path = realloc(s->path, sizeof *s->path * (size_t)s->cap);
-        if (!s->path)
-            exit(2);
-    }
-    s->path[s->n] = strdup(p);
-    return s->n++;
-}
-
-typedef struct {
-    fn_lfw_pairs pairs;
-    int *ia, *ib;
-} pairset;
-
-static float dist(const float *a, const float *b)
-{
-    double s = 0;
-    for (int k = 0; k < DIM; k++)
-        s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
-    return (float)sqrt(s);
-}
-
 /* Distances of a pair set in one mode; an image without a face gives MISSING (or NaN
  * for the k-fold figures); an unprocessed image (--limit) gives NaN in both. */
 static void distances(const pairset *ps, const float *emb, const unsigned char *found,
@@ -97,7 +66,7 @@ static void distances(const pairset *ps, const float *emb, const unsigned char *
         if (!done[a] || !done[b]) {
             every[i] = both[i] = NAN;
         } else if (found[a] && found[b]) {
-            every[i] = both[i] = dist(emb + (size_t)a * DIM, emb + (size_t)b * DIM);
+            every[i] = both[i] = fn_l2_distance(emb + (size_t)a * DIM, emb + (size_t)b * DIM, DIM);
         } else {
             every[i] = MISSING;
             both[i] = NAN;
@@ -134,24 +103,6 @@ static void report(const char *mode, pairset *train, pairset *test, const float 
                    mode, r.n_used, r.n_pairs, r.acc_mean, r.acc_std, r.auc);
     }
     free(te), free(tb), free(ee), free(eb), free(ts), free(es);
-}
-
-static int load_pairs(const char *lfw, const char *file, names *imgs, pairset *ps)
-{
-    char path[4096];
-    fn_err err = {0};
-    snprintf(path, sizeof path, "%s/%s", lfw, file);
-    if (fn_lfw_pairs_load(path, &ps->pairs, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    ps->ia = malloc(sizeof(int) * ps->pairs.n);
-    ps->ib = malloc(sizeof(int) * ps->pairs.n);
-    for (int i = 0; i < ps->pairs.n; i++) {
-        ps->ia[i] = name_index(imgs, ps->pairs.pairs[i].path_a);
-        ps->ib[i] = name_index(imgs, ps->pairs.pairs[i].path_b);
-    }
-    return 0;
 }
 
 /* --save / --merge file: "LFWD", n, then done[n], found[n], emb_a[n*DIM], emb_b[n*DIM]. */
