@@ -20,8 +20,19 @@
  * looked in: on a busy machine a worker may not get a processor for milliseconds,
  * and the caller then runs the tasks itself instead of waiting for it.  A worker that
  * comes late reads a finished (or newer) job's state, its claim fails, and it goes
- * back to waiting.  The job's fields are only rewritten after all its tasks are done,
- * so a claim that succeeds read the fields of its own job.
+ * back to waiting.
+ *
+ * A claim reads the job's fields (function, argument, number of tasks) between its
+ * read of `state` and its compare-and-swap, and a late worker can be preempted in
+ * between for as long as the next job takes to be written.  So the caller first
+ * closes the finished job - `state` moves to an odd generation, in which nothing can
+ * be claimed - then rewrites the fields (release), then opens the new job (the next,
+ * even, generation).  A worker that read a rewritten field (acquire) therefore also
+ * sees the closing write, and its compare-and-swap of the old state fails; a claim
+ * that succeeds read the fields of its own job.  (Without the closing step a worker
+ * late for a job of 2 tasks that read the next job's 40 claimed "task 2" of the old
+ * generation and ran it with the new job's function - a task run twice, and the caller
+ * returning before it finished: tests/test_thread_pool.c.)
  *
  * Two threads on one processor.  Linux places a new or woken thread on an idle
  * processor, but a worker that keeps polling never sleeps, and the load balancer is
@@ -154,18 +165,21 @@ static unsigned gen_of(unsigned long long state)
     return (unsigned)(state >> 32);
 }
 
-/* Claim and run tasks of job `gen` until none is left (or a newer job is out). */
+/* Claim and run tasks of job `gen` until none is left (or a newer job is out).  An
+ * odd generation is a closed job: nothing to claim. */
 static void take_tasks(fn_pool *p, unsigned gen, int thread)
 {
+    if (gen & 1u)
+        return;
     for (;;) {
         unsigned long long s = atomic_load(&p->state);
         if (gen_of(s) != gen)
             return;
-        const int t = (int)(unsigned)(s & 0xffffffffu), n = atomic_load_explicit(&p->n, memory_order_relaxed);
+        const int t = (int)(unsigned)(s & 0xffffffffu), n = atomic_load_explicit(&p->n, memory_order_acquire);
         if (t >= n)
             return;
-        fn_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
-        void *arg = atomic_load_explicit(&p->arg, memory_order_relaxed);
+        fn_task_fn fn = atomic_load_explicit(&p->fn, memory_order_acquire);
+        void *arg = atomic_load_explicit(&p->arg, memory_order_acquire);
         if (!atomic_compare_exchange_weak(&p->state, &s, s + 1))
             continue;
         fn(arg, t, thread);
@@ -198,6 +212,8 @@ static void *worker(void *a)
         if (atomic_load(&p->quit))
             break;
         seen = gen_of(atomic_load(&p->state));
+        if (seen & 1u) /* a job being written: wait for it to open */
+            continue;
         int me = current_cpu();
         atomic_store_explicit(&p->cpu[wa.id], me, memory_order_relaxed);
         spread(p, wa.id, me, &last_move);
@@ -284,11 +300,12 @@ void fn_pool_run(fn_pool *p, int n, fn_task_fn fn, void *arg)
             fn(arg, t, 0);
         return;
     }
-    const unsigned gen = gen_of(atomic_load(&p->state)) + 1;
+    const unsigned closed = gen_of(atomic_load(&p->state)) + 1, gen = closed + 1; /* odd, even */
+    atomic_store(&p->state, (unsigned long long)closed << 32); /* no claim of the last job from here on */
     atomic_store_explicit(&p->cpu[0], current_cpu(), memory_order_relaxed);
-    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
-    atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
-    atomic_store_explicit(&p->n, n, memory_order_relaxed);
+    atomic_store_explicit(&p->fn, fn, memory_order_release);
+    atomic_store_explicit(&p->arg, arg, memory_order_release);
+    atomic_store_explicit(&p->n, n, memory_order_release);
     atomic_store(&p->done, 0);
     atomic_store(&p->state, (unsigned long long)gen << 32); /* publishes the job (seq_cst) */
     if (atomic_load(&p->sleepers)) {

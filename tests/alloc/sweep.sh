@@ -87,6 +87,22 @@ crash_owner() {
         sed -e 's/.*libhdf5.*/libhdf5/' -e 's/.*facenet.*/ours/' -e 's/.*\/\(lib[a-z0-9_]*\).*/\1/'
 }
 
+# A report with each frame of the CLI's own code followed by its function and line
+# (backtrace_symbols_fd prints only offsets into the executable).
+resolve_frames() {
+    local line off
+    while IFS= read -r line; do
+        echo "$line"
+        case $line in
+        "$CLI("+0x*")"*)
+            off=${line#*(+}
+            off=${off%%)*}
+            addr2line -f -i -p -e "$CLI" "$off" 2>/dev/null | sed 's/^/        = /'
+            ;;
+        esac
+    done
+}
+
 # One run: scenario $1, failing allocation $2 whose owner letter is $3.  Prints one
 # result line: "<i> <owner> ok|ours|libhdf5|other <what>".
 one_run() {
@@ -139,14 +155,14 @@ one_run() {
         {
             echo "== $sc i=$i owner=$who: $verdict: $what"
             head -c 600 "$d/err"
-            [ -f "$d/trace" ] && head -n 12 "$d/trace"
-            [ -f "$d/trace.sig" ] && head -n 16 "$d/trace.sig"
+            [ -f "$d/trace" ] && head -n 40 "$d/trace"
+            [ -f "$d/trace.sig" ] && head -n 40 "$d/trace.sig"
         } >"$d/report"
         mv "$d/report" "$OUT/bad.$sc.$i"
     fi
     rm -rf "$d"
 }
-export -f one_run scenario_cmd crash_owner
+export -f one_run scenario_cmd crash_owner resolve_frames
 export CLI SHIM OUT M H
 
 fail=0
@@ -187,6 +203,10 @@ for sc in $SCEN; do
     if awk '$3 == "ours" || $3 == "other" {bad = 1} END {exit !bad}' "$OUT/results.$sc"; then
         fail=1
         awk '$3 == "ours" || $3 == "other"' "$OUT/results.$sc" | head -n 20 | sed "s/^/  $sc i=/" | tee -a "$LOG"
+        # the first few reports whole, our frames named (a CI log is all there is)
+        awk '$3 == "ours" || $3 == "other" {print $1}' "$OUT/results.$sc" | head -n 3 | while read -r i; do
+            resolve_frames <"$OUT/bad.$sc.$i" | sed 's/^/    /' | tee -a "$LOG"
+        done
     fi
     awk '$3 == "libhdf5"' "$OUT/results.$sc" | cut -d' ' -f4- | sort | uniq -c |
         sed "s/^/  $sc libhdf5: /" | tee -a "$LOG"
