@@ -66,7 +66,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # before the sanitizer runtime)
 FAILMALLOC := $(BUILD)/tests/alloc/failmalloc.so
 
-.PHONY: all build-all deps test asan bench bench-compare bench-faces faceapi ort weights demo docs clean install uninstall FORCE
+.PHONY: all build-all deps test asan tsan bench bench-compare bench-faces faceapi ort weights demo docs clean install uninstall FORCE
 # keep the objects of tests, tools and benchmarks (make would delete them as intermediates)
 .SECONDARY:
 # `all` first installs what is missing, then builds in a fresh make: the pkg-config
@@ -171,6 +171,16 @@ test: all weights check-api
 
 asan:
 	FACENET_TEST_LFW_LIMIT=300 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" test
+
+# The threaded code (thread pool, kernels on it, the CLI's decoding thread and nets)
+# under ThreadSanitizer, with clang: tests/tsan.sh.
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS := test_thread_pool test_gemm_packed test_winograd test_detect_layers
+tsan: fuzz-deps weights
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CC=clang \
+	    CFLAGS="-O1 -g $(FN_CFLAGS) -fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" \
+	    $(TSAN_BUILD)/facenet $(addprefix $(TSAN_BUILD)/tests/,$(TSAN_TESTS))
+	@BUILD=$(TSAN_BUILD) bash tests/tsan.sh
 
 bench: all
 	@BUILD=$(BUILD) bash bench/run.sh
@@ -287,6 +297,6 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(call obj,$(TOOL_LIB)) $(LIB)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
