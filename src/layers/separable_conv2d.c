@@ -1,9 +1,10 @@
 /* separable_conv2d.c - Keras SeparableConv2D: a depthwise convolution (the kernel of
  * depthwise_conv2d.c, no bias) followed by a 1x1 pointwise convolution with bias and
- * fused activation (the Conv2D kernels: GEMM, or the naive loops on the reference
- * path).  channels_last.  Weights: depthwise_kernel (kh, kw, c, dm), pointwise_kernel
- * (1, 1, c*dm, filters), bias (filters).  The depthwise result of one image lives in
- * scratch (oh*ow*c*dm floats). */
+ * fused activation (the Conv2D kernels: the engine's packed GEMM with bias and
+ * activation in its store, or the naive loops on the reference path).  channels_last.
+ * Weights: depthwise_kernel (kh, kw, c, dm), pointwise_kernel (1, 1, c*dm, filters),
+ * bias (filters).  The depthwise result of one image lives in scratch (oh*ow*c*dm
+ * floats). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 typedef struct {
     int kh, kw, sh, sw, same, dm, filters, use_bias;
     float *bias;      /* filters values; owned; zeros when the layer has no bias */
+    fn_packed_b pb;   /* pointwise kernel and bias packed for fn_gemm_packed (after folding), or empty */
 } sep_params;
 
 static int sep_parse(fn_layer *L, const cJSON *cfg, fn_err *err)
@@ -71,6 +73,13 @@ static int sep_prepare(fn_layer *L, fn_err *err)
     return 0;
 }
 
+/* Activations with parameters (LeakyReLU, ReLU with arguments) run in a pass of
+ * their own; the others in the GEMM's store (as Conv2D). */
+static int own_act(const fn_layer *L)
+{
+    return L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
+}
+
 static size_t sep_scratch(const fn_layer *L, const fn_shape *in)
 {
     const sep_params *p = L->priv;
@@ -101,10 +110,26 @@ static void sep_forward(const fn_layer *L, const fn_view *in, const fn_shape *in
             fn_conv2d_naive(&q, ctx->scratch, pk, p->bias, y);
         } else {
             fn_depthwise_run(&d, p->dm, x, dk, NULL, FN_ACT_LINEAR, ctx->scratch, ctx->pool);
-            fn_conv2d_gemm(&q, ctx->scratch, pk, p->bias, y, NULL); /* 1x1: no im2col scratch */
+            /* 1x1: no im2col scratch; activations with parameters in their own pass */
+            fn_conv2d_packed(&q, ctx->scratch, &p->pb, pk, p->bias, own_act(L) ? FN_ACT_LINEAR : L->act, y, NULL,
+                             0, ctx->pool);
         }
     }
-    fn_layer_act(L, out.p, (size_t)ctx->n * d.oh * d.ow, p->filters, out.ld);
+    if (ctx->reference || own_act(L))
+        fn_layer_act(L, out.p, (size_t)ctx->n * d.oh * d.ow, p->filters, out.ld);
+}
+
+/* Weights are final (BatchNorm folded into the pointwise kernel): pack them once. */
+static int sep_finalize(fn_layer *L, fn_err *err)
+{
+    sep_params *p = L->priv;
+    fn_packed_b_free(&p->pb);
+    const fn_weight *k = fn_layer_weight_c(L, "pointwise_kernel");
+    if (!fn_gemm_available() || !k || !k->data || !p->bias)
+        return 0;
+    if (fn_gemm_pack_b(k->data, k->shape.d[2], p->filters, p->bias, &p->pb))
+        return fn_fail(err, FN_E_NOMEM, "layer %s: out of memory packing the pointwise kernel", L->name);
+    return 0;
 }
 
 static double sep_macs(const fn_layer *L, const fn_shape *in)
@@ -118,8 +143,10 @@ static double sep_macs(const fn_layer *L, const fn_shape *in)
 static void sep_destroy(fn_layer *L)
 {
     sep_params *p = L->priv;
-    if (p)
+    if (p) {
         free(p->bias);
+        fn_packed_b_free(&p->pb);
+    }
     free(p);
     L->priv = NULL;
 }
@@ -147,4 +174,5 @@ const fn_op fn_op_separable_conv2d = {
     .destroy = sep_destroy,
     .macs = sep_macs,
     .fold_params = sep_fold_params,
+    .finalize = sep_finalize,
 };
