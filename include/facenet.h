@@ -105,6 +105,12 @@ int fn_net_load(const fn_load_opts *opts, fn_net **out, fn_err *err);
 int fn_net_load_dir(const char *dir, int no_fuse, fn_net **out, fn_err *err);
 void fn_net_free(fn_net *net);
 int fn_net_threads(const fn_net *net); /* threads the forward pass uses */
+/* Run net's forward passes on the threads of `from` from now on (net's own workers
+ * stop; the shared ones live while either net does).  For a program that runs several
+ * nets one after another - detector, landmarks, recognition - so that one set of
+ * workers serves them all instead of one idle set per net.  Both must have the same
+ * thread count (else FN_E_ARG), and must then not run at the same time. */
+int fn_net_share_threads(fn_net *net, fn_net *from, fn_err *err);
 
 /* The machine as the kernels see it, for `facenet info` and benchmarks. */
 typedef struct {

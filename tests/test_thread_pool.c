@@ -6,7 +6,11 @@
  * The hand-off the last check guards: a worker that is late for job g reads its state
  * (all tasks claimed), is preempted, and reads the job's size again only after the
  * caller has started job g+1 with more tasks; it must not then claim task n_g of job
- * g - with job g+1's function - before job g+1 is published. */
+ * g - with job g+1's function - before job g+1 is published.
+ *
+ * Also: nets sharing one pool (fn_net_share_threads, as detector, landmarks and
+ * recognition do in the CLI) give the outputs they give alone, and either may be
+ * freed first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,7 @@
 #include <time.h>
 
 #include "core/thread_pool.h"
+#include "facenet.h"
 #include "lib/testutil.h"
 
 #define MAX_TASKS 64
@@ -140,9 +145,76 @@ static void test_single_thread_and_null_pool(void **state)
     assert_null(p);
 }
 
+/* tiny-resnet8 (keras-real) loaded with `threads`, run on its reference input. */
+static fn_net *load_tiny(int threads, float **input, size_t *n_in)
+{
+    const char *h5 = tu_shared("keras-real/tiny-resnet8-k2.4.0/model.h5");
+    fn_load_opts o = {.weights = h5, .threads = threads};
+    fn_net *net = NULL;
+    fn_err err = {0};
+    if (fn_net_load(&o, &net, &err))
+        fail_msg("%s", err.msg);
+    if (input) {
+        size_t bytes;
+        *input = (float *)tu_read_must(tu_shared("keras-real/tiny-resnet8-k2.4.0/input.f32"), &bytes);
+        *n_in = bytes / sizeof(float);
+    }
+    return net;
+}
+
+static void run_copy(fn_net *net, const float *x, float *out, size_t *n_out)
+{
+    fn_err err = {0};
+    if (fn_net_run(net, x, 1, NULL, &err))
+        fail_msg("%s", err.msg);
+    fn_shape s;
+    const float *y = fn_net_output(net, 0, &s);
+    *n_out = fn_shape_count(&s);
+    memcpy(out, y, sizeof(float) * *n_out);
+}
+
+static void test_nets_share_threads(void **state)
+{
+    (void)state;
+    float *x;
+    size_t n_in, n_out;
+    fn_net *alone = load_tiny(3, &x, &n_in);
+    static float want[4096], got[4096];
+    run_copy(alone, x, want, &n_out);
+    assert_true(n_out > 0 && n_out <= 4096);
+    for (int free_first = 0; free_first < 2; free_first++) {
+        fn_net *a = load_tiny(3, NULL, NULL), *b = load_tiny(3, NULL, NULL);
+        fn_err err = {0};
+        assert_int_equal(fn_net_share_threads(b, a, &err), 0);
+        assert_int_equal(fn_net_share_threads(b, a, &err), 0); /* again: nothing changes */
+        for (int round = 0; round < 20; round++) {
+            size_t n;
+            run_copy(round & 1 ? a : b, x, got, &n);
+            assert_int_equal(n, n_out);
+            assert_memory_equal(got, want, sizeof(float) * n);
+        }
+        fn_net_free(free_first ? b : a); /* the other goes on running on the shared workers */
+        fn_net *rest = free_first ? a : b;
+        size_t n;
+        run_copy(rest, x, got, &n);
+        assert_memory_equal(got, want, sizeof(float) * n);
+        fn_net_free(rest);
+    }
+    /* a plan's scratch is cut for its thread count: other counts are refused */
+    fn_net *two = load_tiny(2, NULL, NULL);
+    fn_err err = {0};
+    assert_int_equal(fn_net_share_threads(two, alone, &err), -1);
+    assert_int_equal(err.kind, FN_E_ARG);
+    assert_non_null(strstr(err.msg, "2 and 3 threads"));
+    fn_net_free(two);
+    fn_net_free(alone);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nets_share_threads),
         cmocka_unit_test(test_single_thread_and_null_pool),
         cmocka_unit_test(test_each_task_once_two_threads),
         cmocka_unit_test(test_each_task_once_oversubscribed),

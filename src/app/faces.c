@@ -281,6 +281,8 @@ int fn_faces_open(fn_faces **out, const fn_faces_opts *o, fn_err *err)
     cJSON_Delete(dj);
     if (!rc)
         rc = open_landmarks(d, err);
+    if (!rc) /* the two nets run one after the other: one set of workers */
+        rc = fn_net_share_threads(d->lm_net, d->det_net, err);
     if (!rc) {
         size_t n = (size_t)d->det_in.size * d->det_in.size * 3;
         d->det_tensor = malloc(sizeof(float) * n);
@@ -294,6 +296,16 @@ int fn_faces_open(fn_faces **out, const fn_faces_opts *o, fn_err *err)
     }
     *out = d;
     return 0;
+}
+
+int fn_faces_share_threads(fn_faces *d, fn_net *net, fn_err *err)
+{
+    return fn_net_share_threads(d->det_net, net, err) || fn_net_share_threads(d->lm_net, net, err) ? -1 : 0;
+}
+
+int fn_faces_threads(const fn_faces *d)
+{
+    return fn_net_threads(d->det_net);
 }
 
 void fn_faces_close(fn_faces *d)

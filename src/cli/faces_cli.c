@@ -401,6 +401,9 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
     if (!L.in || !L.out || !L.slot || !set->status || !set->n_found || !first || fn_cli_first_occurrences(paths, n, first) ||
         !(L.pf = fn_prefetch_start(paths, n, enc->max_pixels, 2)))
         rc = fn_fail(err, FN_E_NOMEM, "out of memory");
+    /* detection and recognition take turns: the detector's nets use the encoder's workers */
+    if (!rc && s->det && fn_faces_threads(s->det) == fn_net_threads(enc->net))
+        rc = fn_faces_share_threads(s->det, enc->net, err);
     double t0 = fn_cli_now();
     for (int i = 0; i < n && !rc; i++) {
         if (first[i] >= 0 && set->status[first[i]] != FN_IMG_OK) {

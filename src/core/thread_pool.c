@@ -75,6 +75,7 @@ struct fn_pool {
     atomic_int n;
     atomic_int done;            /* tasks of the current job finished */
     atomic_int *cpu;            /* threads slots: the processor each thread last ran a job on, -1 unknown */
+    atomic_int refs;            /* owners (fn_pool_retain); the last fn_pool_free stops the workers */
 };
 
 typedef struct {
@@ -244,6 +245,7 @@ int fn_pool_create(int threads, fn_pool **out, fn_err *err)
     atomic_init(&p->done, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->quit, 0);
+    atomic_init(&p->refs, 1);
     if (pthread_mutex_init(&p->mu, NULL)) {
         free(p);
         return fn_fail(err, FN_E_NOMEM, "cannot create a mutex");
@@ -270,9 +272,16 @@ int fn_pool_create(int threads, fn_pool **out, fn_err *err)
     return 0;
 }
 
+fn_pool *fn_pool_retain(fn_pool *p)
+{
+    if (p)
+        atomic_fetch_add(&p->refs, 1);
+    return p;
+}
+
 void fn_pool_free(fn_pool *p)
 {
-    if (!p)
+    if (!p || atomic_fetch_sub(&p->refs, 1) > 1)
         return;
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->quit, 1);

@@ -20,6 +20,9 @@ typedef void (*fn_task_fn)(void *arg, int task, int thread);
 
 /* threads >= 1; threads == 1 makes a pool without workers. */
 int fn_pool_create(int threads, fn_pool **out, fn_err *err);
+/* One more owner of p (returned); each owner calls fn_pool_free once, and the last
+ * call stops the workers.  Owners must not run jobs at the same time. */
+fn_pool *fn_pool_retain(fn_pool *p);
 void fn_pool_free(fn_pool *p);
 int fn_pool_threads(const fn_pool *p); /* 1 for NULL */
 /* Run tasks 0..n-1 and return when all are done.  Not reentrant: one job at a time. */

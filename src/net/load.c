@@ -195,3 +195,17 @@ int fn_net_load_dir(const char *dir, int no_fuse, fn_net **out, fn_err *err)
     fn_load_opts o = {.model_json = stat(json, &st) == 0 ? json : NULL, .weights = h5, .no_fuse = no_fuse};
     return fn_net_load(&o, out, err);
 }
+
+int fn_net_share_threads(fn_net *net, fn_net *from, fn_err *err)
+{
+    if (!net || !from)
+        return fn_fail(err, FN_E_ARG, "fn_net_share_threads: no net");
+    if (net == from || net->pool == from->pool)
+        return 0;
+    if (net->threads != from->threads) /* a plan's scratch is cut for its net's thread count */
+        return fn_fail(err, FN_E_ARG, "fn_net_share_threads: the nets have %d and %d threads", net->threads,
+                       from->threads);
+    fn_pool_free(net->pool);
+    net->pool = fn_pool_retain(from->pool);
+    return 0;
+}
