@@ -38,6 +38,15 @@ for f in andrew.jpg kevin.jpg tian.jpg danielle.png; do
     cp "$SH/images/happy-house/$f" "$S/image/"
 done
 "$FB/fuzz/seedgen" png 37 5 "$S/image/wide.png"
+# and two with an Exif segment after SOI: Orientation 6 big-endian ("MM"), 8
+# little-endian ("II") - the decoder turns them upright (src/io/exif.c)
+exif_jpeg() { # in.jpg out.jpg "MM"|"II" tiff-body-bytes (printf escapes)
+    { head -c 2 "$1"; printf '\xff\xe1\x00\x22Exif\x00\x00'; printf '%s' "$3"; printf "$4"; tail -c +3 "$1"; } >"$2"
+}
+exif_jpeg "$SH/images/happy-house/kevin.jpg" "$S/image/exif-mm-6.jpg" MM \
+    '\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00'
+exif_jpeg "$SH/images/happy-house/tian.jpg" "$S/image/exif-ii-8.jpg" II \
+    '\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00'
 "$FB/fuzz/seedgen" png 3 17 "$S/image/tall.png"
 
 # landmarks: the first lines of the LFW file, behind the scale byte (0x66 ~ 0.95).

@@ -8,6 +8,7 @@
 #include "io/image.h"
 
 #include "core/file.h"
+#include "io/exif.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -82,6 +83,7 @@ typedef struct {
     jpeg_errctx jerr;
     fn_image img;
     int created;
+    int orientation; /* the first Exif segment's (exif.h), 1 without one */
 } jpeg_state;
 
 static void jpeg_on_error(j_common_ptr cinfo)
@@ -114,7 +116,14 @@ static int jpeg_run(jpeg_state *st, const unsigned char *buf, size_t len, const 
     jpeg_create_decompress(&st->cinfo);
     st->created = 1;
     jpeg_mem_src(&st->cinfo, buf, (unsigned long)len);
+    jpeg_save_markers(&st->cinfo, JPEG_APP0 + 1, 0xFFFF); /* Exif (and XMP) segments */
     jpeg_read_header(&st->cinfo, TRUE);
+    st->orientation = 1;
+    for (jpeg_saved_marker_ptr m = st->cinfo.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && !memcmp(m->data, "Exif\0\0", 6)) {
+            st->orientation = fn_exif_orientation(m->data, m->data_length);
+            break;
+        }
 
     if (check_dims(st->cinfo.image_width, st->cinfo.image_height, max_pixels, name, err))
         return -1;
@@ -140,7 +149,7 @@ static int jpeg_run(jpeg_state *st, const unsigned char *buf, size_t len, const 
         jpeg_read_scanlines(&st->cinfo, &row, 1);
     }
     jpeg_finish_decompress(&st->cinfo);
-    return 0;
+    return fn_image_orient(&st->img, st->orientation, err) ? fn_wrap(err, "%s: ", name) : 0; /* upright, as displayed */
 }
 
 static int decode_jpeg(const unsigned char *buf, size_t len, const char *name, size_t max_pixels,
