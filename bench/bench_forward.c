@@ -74,7 +74,7 @@ static int profile(fn_net *net, const float *in, int batch, const fn_shape *shap
     double *col = malloc(sizeof(double) * runs);
     layer_time *lt = malloc(sizeof *lt * L);
     int rc = p.t && col && lt ? 0 : -1;
-    fn_net_set_reference(net, 0);
+    fn_net_set_reference(net, 0, NULL); /* turning it off cannot fail */
     fn_net_set_observer(net, on_layer, &p);
     for (p.run = 0; !rc && p.run < runs; p.run++)
         if (fn_net_run(net, in, batch, shape, &err)) {
@@ -158,8 +158,7 @@ static int bench(fn_net *net, const float *in, int batch, const fn_shape *shape,
                  const char *label)
 {
     fn_err err = {0};
-    fn_net_set_reference(net, reference);
-    if (fn_net_run(net, in, batch, shape, &err)) { /* warm-up, plans memory */
+    if (fn_net_set_reference(net, reference, &err) || fn_net_run(net, in, batch, shape, &err)) { /* warm-up, plans memory */
         fprintf(stderr, "bench_forward: %s\n", err.msg);
         return -1;
     }

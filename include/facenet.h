@@ -138,8 +138,11 @@ int fn_net_run(fn_net *net, const float *input, int n, const fn_shape *in, fn_er
 /* Output i of the last run: n x shape values, contiguous; valid until the next run. */
 const float *fn_net_output(const fn_net *net, int i, fn_shape *shape);
 
-/* 1: run the naive reference kernels instead of the GEMM paths. */
-void fn_net_set_reference(fn_net *net, int on);
+/* 1: run the naive reference kernels instead of the GEMM paths.  The engine keeps a
+ * convolution's weights once, packed for its GEMM; turning the reference kernels on
+ * rebuilds them in Keras' layout (as much memory again): -1 (FN_E_NOMEM) when that
+ * fails, and the net stays as it was. */
+int fn_net_set_reference(fn_net *net, int on, fn_err *err);
 
 /* Watching a run layer by layer (`facenet trace`).  With an observer set, fn_net_run
  * calls it on the calling thread right after each layer's output is computed, in

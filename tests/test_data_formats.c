@@ -60,7 +60,8 @@ static void run(const char *json, const char *h5, int no_fuse, int reference, co
     fn_load_opts o = {.model_json = json, .weights = h5, .no_fuse = no_fuse};
     if (fn_net_load(&o, &net, &err))
         fail_msg("%s", err.msg);
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err))
+        fail_msg("%s", err.msg);
     if (fn_net_run(net, x, n, NULL, &err))
         fail_msg("%s", err.msg);
     memcpy(out, fn_net_output(net, 0, NULL), sizeof(float) * 4 * n);

@@ -320,7 +320,8 @@ static void test_layers_fused_reference_oracle(void **state)
         fn_err err = {0};
         if (fn_net_load(&o, &net, &err))
             fail_msg("%s", err.msg);
-        fn_net_set_reference(net, reference);
+        if (fn_net_set_reference(net, reference, &err))
+            fail_msg("%s", err.msg);
         fn_shape s = {3, {H, W, C, 0}}, os;
         for (int batch = 1; batch <= 2; batch++) { /* batch 2: the same image twice */
             float x2[2 * H * W * C];

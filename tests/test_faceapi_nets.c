@@ -50,7 +50,8 @@ static fn_net *load(const char *dir, const char *json, int reference)
     fn_err err = {0};
     if (fn_net_load(&o, &net, &err))
         fail_msg("%s (run `make weights`)", err.msg);
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err))
+        fail_msg("%s", err.msg);
     return net;
 }
 

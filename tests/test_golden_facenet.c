@@ -42,7 +42,8 @@ static void run_seed(const char *seed, int with_json, int no_fuse, int reference
     fn_err err = {0};
     if (fn_net_load(&o, &net, &err))
         fail_msg("load: %s", err.msg);
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err))
+        fail_msg("%s", err.msg);
     const cJSON *images = cJSON_GetObjectItem(exp, "images"), *im;
     int count = 0;
     double worst_out = 0, worst_emb = 0;

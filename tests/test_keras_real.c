@@ -92,7 +92,8 @@ static void run_folder(const char *name, int reference)
     fn_err err = {0};
     if (fn_net_load(&o, &net, &err))
         fail_msg("%s", err.msg);
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err))
+        fail_msg("%s", err.msg);
     int theano = !strcmp(cJSON_GetObjectItem(exp, "backend")->valuestring, "theano");
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(exp, "cases"))

@@ -74,7 +74,8 @@ static void engine(int no_fuse, int reference, const float *x, int n, float *out
     fn_err err;
     if (fn_net_load(&o, &net, &err))
         fail_msg("%s", err.msg);
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err))
+        fail_msg("%s", err.msg);
     if (fn_net_run(net, x, n, NULL, &err))
         fail_msg("%s", err.msg);
     fn_shape s;

@@ -211,7 +211,10 @@ int fn_cmd_embed(int argc, char **argv)
         free(files);
         return fn_cli_fail_err(&err);
     }
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err)) {
+        fn_net_free(net);
+        return fn_cli_fail_err(&err);
+    }
     fn_profile prof = {0};
     char dir[4096], ppath[4200];
     snprintf(ppath, sizeof ppath, "%s/facenet.json", fn_cli_model_dir(&m, dir, sizeof dir));

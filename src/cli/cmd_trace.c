@@ -256,7 +256,8 @@ int fn_cmd_trace(int argc, char **argv)
         goto fail;
     if (maps && (t.maps_layer = maps_layer(&t, maps, &err)) < 0)
         goto fail;
-    fn_net_set_reference(net, reference);
+    if (fn_net_set_reference(net, reference, &err))
+        goto fail;
     fn_net_set_observer(net, fn_trace_observe, &t);
     if (fn_net_run(net, input, 1, &in, &err)) {
         if (t.err.msg[0])

@@ -49,6 +49,34 @@ int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b 
     return 0;
 }
 
+void fn_gemm_unpack_b(const fn_packed_b *pb, float *B)
+{
+    const size_t K = (size_t)pb->k, N = (size_t)pb->n;
+    for (size_t col = 0; col < N; col++) {
+        const float *src = pb->panels + col / NR * K * NR + col % NR;
+        for (size_t k = 0; k < K; k++)
+            B[k * N + col] = src[k * NR];
+    }
+}
+
+/* Columns of panels [p0, p1) in plain C, for a CPU without the vector kernels (an
+ * instruction set capped below AVX2 after the weights were packed): bias plus the sums
+ * in k order; the caller applies the activation. */
+static void packed_portable(int M, int p0, int p1, const float *A, int lda, const fn_packed_b *B, float *C,
+                            int ldc)
+{
+    const size_t K = (size_t)B->k;
+    const int c1 = p1 * NR < B->n ? p1 * NR : B->n;
+    for (int i = 0; i < M; i++)
+        for (int col = p0 * NR; col < c1; col++) {
+            const float *b = B->panels + (size_t)(col / NR) * K * NR + col % NR, *a = A + (size_t)i * lda;
+            float s = B->bias[col];
+            for (size_t k = 0; k < K; k++)
+                s += a[k] * b[k * NR];
+            C[(size_t)i * ldc + col] = s;
+        }
+}
+
 void fn_packed_b_free(fn_packed_b *pb)
 {
     free(pb->panels);
@@ -232,10 +260,10 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
     else if (fn_cpu_isa() >= FN_ISA_AVX2)
         micro = micro_avx2_np, MR = 6, NP = 1;
 #endif
-    if (!micro)
-        return; /* callers check fn_gemm_available() */
     /* relu: 1 relu, 2 relu6 (applied in the store), 0 linear or applied after */
     const int K = B->k, N = B->n, relu = act == FN_ACT_RELU ? 1 : act == FN_ACT_RELU6 ? 2 : 0;
+    if (!micro)
+        packed_portable(M, p0, p1, A, lda, B, C, ldc);
     const size_t bstride = (size_t)K * NR;
     /* The k-block of B's panels (KB x 16 NP) stays in L1 - unless A and a panel group
      * fit in half the L2 together (few rows: late layers at batch 1): then the whole k
@@ -246,7 +274,7 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
     if ((size_t)M * (size_t)K + (size_t)K * NR * NP <= (size_t)FN_GEMM_L2_BYTES / 2 / sizeof(float))
         KB = K;
     float edge[MR_MAX * 2 * NR] = {0};    /* the last columns' tile, so nothing past N is written */
-    for (int k0 = 0; k0 < K; k0 += KB) {
+    for (int k0 = 0; micro && k0 < K; k0 += KB) {
         const int kc = K - k0 < KB ? K - k0 : KB, first = k0 == 0, last = k0 + kc == K;
         /* panels outer, rows inner: a block of B is read from L1 by every row block, and
          * the rows of A stream through once per panel group */
@@ -277,7 +305,7 @@ void fn_gemm_packed(int M, int p0, int p1, const float *A, int lda, const fn_pac
             }
         }
     }
-    if (act != FN_ACT_LINEAR && act != FN_ACT_RELU && act != FN_ACT_RELU6) /* the bias is in; the rest */
+    if (act != FN_ACT_LINEAR && (!micro || (act != FN_ACT_RELU && act != FN_ACT_RELU6))) /* the bias is in; the rest */
         fn_apply_act(act, NULL, C + (size_t)p0 * NR, (size_t)M,
                      (p1 * NR < N ? p1 * NR : N) - p0 * NR, ldc);
 }

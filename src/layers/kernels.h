@@ -64,6 +64,7 @@ typedef struct {
 } fn_packed_b;
 int fn_gemm_pack_b(const float *B, int K, int N, const float *bias, fn_packed_b *out); /* -1: no memory */
 void fn_packed_b_free(fn_packed_b *pb);
+void fn_gemm_unpack_b(const fn_packed_b *pb, float *B); /* the K x N matrix fn_gemm_pack_b was given */
 int fn_gemm_available(void); /* the CPU runs the packed kernels (AVX2+FMA or AVX-512F) */
 int fn_gemm_mr(void);        /* rows of the full micro-tile for the current ISA (8, 6; 1 without) */
 int fn_gemm_np(void);        /* panels the micro-kernel takes at once (2 with AVX-512, else 1) */

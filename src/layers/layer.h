@@ -9,7 +9,9 @@
  *   parse    config JSON -> private params, declares fused activation etc.
  *   infer    input shapes -> output shape; declares the weights it needs (name+shape)
  *   prepare  weights loaded and checked -> transform them once (layout, flips)
- *   finalize after BatchNorm/scale folding: build run-time layouts (optional)
+ *   finalize after BatchNorm/scale folding: build run-time layouts (optional); an op
+ *            may then release a weight its layout holds all of (one copy in memory)
+ *   restore  rebuild released weights, for the reference kernels (optional)
  *   plan     for a planned batch size and input shape: layouts only some batch sizes
  *            use (optional; before the first forward pass of that plan)
  *   scratch  floats of scratch the forward pass needs (per planned input size)
@@ -47,8 +49,9 @@ typedef struct {
 typedef struct {
     char name[32];        /* Keras variable name without scope or ":0": "kernel", "gamma" */
     fn_shape shape;       /* expected shape (as Keras stores it) */
-    float *data;          /* loaded values (owned), NULL until loaded */
+    float *data;          /* loaded values (owned), NULL until loaded, or once released */
     int optional;         /* may be absent from the file */
+    int released;         /* data freed after the op packed it: the op's restore rebuilds it */
 } fn_weight;
 
 typedef enum {
@@ -99,6 +102,9 @@ typedef struct fn_op {
     /* optional: a batch of n images of this input shape will run -> build what that
      * needs and finalize left out (Winograd weights of a layer with tiles enough) */
     int (*plan)(fn_layer *L, const fn_shape *in, int n, fn_err *err);
+    /* optional: weights finalize released (fn_weight.released) back in Keras' layout,
+     * for the reference kernels (fn_net_set_reference) */
+    int (*restore)(fn_layer *L, fn_err *err);
     /* optional, for ops whose output channels are a kernel matrix plus a bias (Conv2D,
      * DepthwiseConv2D, SeparableConv2D's pointwise half): the weights as src/net/fuse.c
      * folds a per-channel y*mul + add into them - kernel (rows x channels), bias

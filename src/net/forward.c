@@ -81,9 +81,15 @@ const float *fn_net_output(const fn_net *net, int i, fn_shape *shape)
     return view_of(net, s).p;
 }
 
-void fn_net_set_reference(fn_net *net, int on)
+int fn_net_set_reference(fn_net *net, int on, fn_err *err)
 {
+    for (int i = 0; on && i < net->n_layers; i++) {
+        fn_layer *L = &net->layers[i];
+        if (L->op->restore && L->op->restore(L, err))
+            return -1; /* restored layers keep both copies; the others are as they were */
+    }
     net->reference = on;
+    return 0;
 }
 
 void fn_net_set_observer(fn_net *net, fn_layer_observer fn, void *user)

@@ -230,7 +230,7 @@ int fn_net_infer(fn_net *net, const fn_shape *in, fn_err *err)
         fn_layer *L = &net->layers[i];
         size_t before[FN_MAX_WEIGHTS] = {0};
         for (int k = 0; k < L->n_w; k++)
-            before[k] = L->w[k].data ? fn_shape_count(&L->w[k].shape) : 0;
+            before[k] = L->w[k].data || L->w[k].released ? fn_shape_count(&L->w[k].shape) : 0;
         for (int j = 0; j < L->n_in; j++)
             L->in_shape[j] = net->layers[L->in[j]].out_shape;
         unsigned removed = L->flags & FN_L_IDENTITY; /* set by the optimiser; infer rewrites flags */
