@@ -26,6 +26,7 @@
 #include "core/thread_pool.h"
 #include "facenet.h"
 #include "lib/testutil.h"
+#include "net/graph.h"
 
 #define MAX_TASKS 64
 
@@ -185,8 +186,11 @@ static void test_nets_share_threads(void **state)
     for (int free_first = 0; free_first < 2; free_first++) {
         fn_net *a = load_tiny(3, NULL, NULL), *b = load_tiny(3, NULL, NULL);
         fn_err err = {0};
+        assert_ptr_not_equal(b->pool, a->pool);
         assert_int_equal(fn_net_share_threads(b, a, &err), 0);
+        assert_ptr_equal(b->pool, a->pool); /* one set of workers */
         assert_int_equal(fn_net_share_threads(b, a, &err), 0); /* again: nothing changes */
+        assert_ptr_equal(b->pool, a->pool);
         for (int round = 0; round < 20; round++) {
             size_t n;
             run_copy(round & 1 ? a : b, x, got, &n);

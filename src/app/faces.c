@@ -303,11 +303,6 @@ int fn_faces_share_threads(fn_faces *d, fn_net *net, fn_err *err)
     return fn_net_share_threads(d->det_net, net, err) || fn_net_share_threads(d->lm_net, net, err) ? -1 : 0;
 }
 
-int fn_faces_threads(const fn_faces *d)
-{
-    return fn_net_threads(d->det_net);
-}
-
 void fn_faces_close(fn_faces *d)
 {
     if (!d)

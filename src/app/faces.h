@@ -103,7 +103,6 @@ void fn_faces_close(fn_faces *det);
 /* Run the detector and landmark nets on the threads of `net` (the recognition net of
  * the same loop: fn_net_share_threads); they must not run at the same time as it. */
 int fn_faces_share_threads(fn_faces *det, fn_net *net, fn_err *err);
-int fn_faces_threads(const fn_faces *det); /* threads its nets run on */
 fn_detector_kind fn_faces_kind(const fn_faces *det);
 
 /* Every face of img (faces->n = 0 when there is none), replacing what *faces held;

@@ -2,13 +2,13 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/faces_cli.h"
 #include "cli/prefetch.h"
+#include "core/hash.h"
 
 static int arg_has(const fn_cli_args *a, const char *name)
 {
@@ -362,10 +362,10 @@ int fn_cli_first_occurrences(const char *const *paths, int n, int *first)
     for (size_t k = 0; k < cap; k++)
         table[k] = -1;
     for (int i = 0; i < n; i++) {
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
-        for (const unsigned char *c = (const unsigned char *)paths[i]; *c; c++)
-            h = (h ^ *c) * 1099511628211ull;
-        size_t k = (size_t)h & (cap - 1);
+        fn_hash h;
+        fn_hash_init(&h);
+        fn_hash_update(&h, paths[i], strlen(paths[i]));
+        size_t k = (size_t)h.a & (cap - 1);
         first[i] = -1;
         for (; table[k] >= 0; k = (k + 1) & (cap - 1))
             if (!strcmp(paths[table[k]], paths[i])) {
@@ -401,8 +401,9 @@ int fn_cli_encode_faces(fn_face_source *s, fn_encoder *enc, const char *const *p
     if (!L.in || !L.out || !L.slot || !set->status || !set->n_found || !first || fn_cli_first_occurrences(paths, n, first) ||
         !(L.pf = fn_prefetch_start(paths, n, enc->max_pixels, 2)))
         rc = fn_fail(err, FN_E_NOMEM, "out of memory");
-    /* detection and recognition take turns: the detector's nets use the encoder's workers */
-    if (!rc && s->det && fn_faces_threads(s->det) == fn_net_threads(enc->net))
+    /* detection and recognition take turns: the detector's nets use the encoder's workers
+     * (both were opened with the command's --threads) */
+    if (!rc && s->det)
         rc = fn_faces_share_threads(s->det, enc->net, err);
     double t0 = fn_cli_now();
     for (int i = 0; i < n && !rc; i++) {

@@ -96,6 +96,11 @@ void fn_layer_act(const fn_layer *L, float *p, size_t rows, int cols, int ld)
     fn_apply_act(L->act, &L->act_args, p, rows, cols, ld);
 }
 
+fn_act fn_layer_store_act(const fn_layer *L)
+{
+    return L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS ? FN_ACT_LINEAR : L->act;
+}
+
 /* The epilogue, portable: out = max(out + bias, 0) (relu) or out + bias (linear).
  * x > 0 ? x : 0 is the reference's rule (NaN -> 0); the AVX2 path keeps it. */
 static void bias_act_c(float *out, size_t rows, int cols, int ld, const float *bias, int relu)

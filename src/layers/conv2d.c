@@ -347,20 +347,13 @@ static void conv_forward(const fn_layer *L, const fn_view *in, const fn_shape *i
             fn_conv2d_naive(&g, in[0].p, kernel, p->bias, out.p);
             fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
         } else {
-            /* activations with parameters (LeakyReLU, ReLU with arguments) follow in
-             * their own pass; the others run in the GEMM's epilogue */
-            const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
-            const fn_act act = own ? FN_ACT_LINEAR : L->act;
-            if (p->wg.c && fn_winograd_fits(&g) && (act == FN_ACT_LINEAR || act == FN_ACT_RELU) &&
-                wg_pays(&g)) {
+            const fn_act act = fn_layer_store_act(L); /* in the kernels' epilogue */
+            if (p->wg.c && fn_winograd_fits(&g) && (act == FN_ACT_LINEAR || act == FN_ACT_RELU) && wg_pays(&g))
                 fn_conv2d_winograd(&g, in[0].p, &p->wg, act, out.p, ctx->scratch, ctx->scratch_stride, ctx->pool);
-                if (own)
-                    fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
-                return;
-            }
-            fn_conv2d_packed(&g, in[0].p, &p->pb, kernel, p->bias, own ? FN_ACT_LINEAR : L->act, out.p,
-                             ctx->scratch, ctx->scratch_stride, ctx->pool);
-            if (own)
+            else
+                fn_conv2d_packed(&g, in[0].p, &p->pb, kernel, p->bias, act, out.p, ctx->scratch,
+                                 ctx->scratch_stride, ctx->pool);
+            if (act != L->act) /* an activation with parameters: a pass of its own */
                 fn_layer_act(L, out.p, (size_t)g.n * g.oh * g.ow, g.f, out.ld);
         }
         return;
@@ -431,8 +424,8 @@ static int conv_plan(fn_layer *L, const fn_shape *in, int n, fn_err *err)
     if (p->wg.c || !p->pb.panels || !k || (!k->data && !k->released) || fn_layer_channels_first(L))
         return 0;
     const fn_conv_geom g = conv_geom(L, in, n);
-    const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS; /* as conv_forward */
-    if (!fn_winograd_fits(&g) || !wg_pays(&g) || (!own && L->act != FN_ACT_LINEAR && L->act != FN_ACT_RELU))
+    const fn_act act = fn_layer_store_act(L); /* as conv_forward */
+    if (!fn_winograd_fits(&g) || !wg_pays(&g) || (act != FN_ACT_LINEAR && act != FN_ACT_RELU))
         return 0;
     float *kernel = k->data, *tmp = NULL; /* a released kernel comes back from its panels for a moment */
     if (!kernel && !(kernel = tmp = malloc(sizeof(float) * fn_shape_count(&k->shape))))

@@ -112,12 +112,9 @@ static void dense_forward(const fn_layer *L, const fn_view *in, const fn_shape *
         fn_dense_naive(rows, c, p->units, in[0].p, in[0].ld, W, bias, out.p, out.ld);
         fn_layer_act(L, out.p, rows, p->units, out.ld);
     } else {
-        /* activations with parameters (LeakyReLU, ReLU with arguments) follow in their
-         * own pass; the others run in the kernel's epilogue */
-        const int own = L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
-        fn_dense_fast(rows, c, p->units, in[0].p, in[0].ld, W, bias, own ? FN_ACT_LINEAR : L->act, out.p, out.ld,
-                      ctx->pool);
-        if (own)
+        const fn_act act = fn_layer_store_act(L); /* in the kernel's epilogue */
+        fn_dense_fast(rows, c, p->units, in[0].p, in[0].ld, W, bias, act, out.p, out.ld, ctx->pool);
+        if (act != L->act) /* a pass of its own */
             fn_layer_act(L, out.p, rows, p->units, out.ld);
     }
 }

@@ -172,5 +172,9 @@ int fn_layer_channels_first(const fn_layer *L);
 void fn_apply_act(fn_act act, const fn_act_args *args, float *p, size_t rows, int cols, int ld);
 /* The layer's own (fused) activation: fn_apply_act(L->act, &L->act_args, ...). */
 void fn_layer_act(const fn_layer *L, float *p, size_t rows, int cols, int ld);
+/* The activation a kernel applies in its store for L: L->act, or linear for the
+ * activations with parameters (LeakyReLU, ReLU with arguments), which then follow in a
+ * pass of their own (fn_layer_act) - i.e. when the result differs from L->act. */
+fn_act fn_layer_store_act(const fn_layer *L);
 
 #endif

@@ -73,13 +73,6 @@ static int sep_prepare(fn_layer *L, fn_err *err)
     return 0;
 }
 
-/* Activations with parameters (LeakyReLU, ReLU with arguments) run in a pass of
- * their own; the others in the GEMM's store (as Conv2D). */
-static int own_act(const fn_layer *L)
-{
-    return L->act == FN_ACT_LEAKY || L->act == FN_ACT_RELU_ARGS;
-}
-
 static size_t sep_scratch(const fn_layer *L, const fn_shape *in)
 {
     const sep_params *p = L->priv;
@@ -110,12 +103,11 @@ static void sep_forward(const fn_layer *L, const fn_view *in, const fn_shape *in
             fn_conv2d_naive(&q, ctx->scratch, pk, p->bias, y);
         } else {
             fn_depthwise_run(&d, p->dm, x, dk, NULL, FN_ACT_LINEAR, ctx->scratch, ctx->pool);
-            /* 1x1: no im2col scratch; activations with parameters in their own pass */
-            fn_conv2d_packed(&q, ctx->scratch, &p->pb, pk, p->bias, own_act(L) ? FN_ACT_LINEAR : L->act, y, NULL,
-                             0, ctx->pool);
+            /* 1x1: no im2col scratch */
+            fn_conv2d_packed(&q, ctx->scratch, &p->pb, pk, p->bias, fn_layer_store_act(L), y, NULL, 0, ctx->pool);
         }
     }
-    if (ctx->reference || own_act(L))
+    if (ctx->reference || fn_layer_store_act(L) != L->act)
         fn_layer_act(L, out.p, (size_t)ctx->n * d.oh * d.ow, p->filters, out.ld);
 }
 
